@@ -1,0 +1,128 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Upcoming features keep the code honest about existentials and about which module a member comes from.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "DTP",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "dtp-registry", targets: ["Registry"]),
+        .executable(name: "dtp-discovery", targets: ["Discovery"]),
+        .executable(name: "dtp-gateway", targets: ["PortalGateway"]),
+        .executable(name: "dtp-ingestor", targets: ["MQTTIngestor"]),
+        .executable(name: "dtp-lift", targets: ["LiftGenerator"]),
+        .executable(name: "dtp-hvac", targets: ["HVACGenerator"]),
+        .library(name: "DTPPostgres", targets: ["DTPPostgres"]),
+        .library(name: "DTPMQTT", targets: ["DTPMQTT"]),
+        .library(name: "DTPHTTP", targets: ["DTPHTTP"]),
+        .library(name: "DTPModel", targets: ["DTPModel"]),
+        .library(name: "DTPServiceKit", targets: ["DTPServiceKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // C libraries, found through pkg-config.
+        .systemLibrary(
+            name: "CLibPQ", path: "Shared/CLibPQ", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(
+            name: "CMosquitto", path: "Shared/CMosquitto", pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]),
+        .systemLibrary(
+            name: "CCurl", path: "Shared/CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
+        .target(name: "CCurlShim", dependencies: ["CCurl"], path: "Shared/CCurlShim"),
+
+        // Swift wrappers over the C libraries.
+        .target(
+            name: "DTPPostgres",
+            dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log")],
+            path: "Shared/Postgres", swiftSettings: swiftSettings),
+        .target(
+            name: "DTPMQTT",
+            dependencies: ["CMosquitto", .product(name: "Logging", package: "swift-log")],
+            path: "Shared/MQTT", swiftSettings: swiftSettings),
+        .target(
+            name: "DTPHTTP",
+            dependencies: ["CCurl", "CCurlShim", .product(name: "Logging", package: "swift-log")],
+            path: "Shared/HTTP", swiftSettings: swiftSettings),
+
+        // Domain model, twin spec codec and the common service bootstrap.
+        .target(
+            name: "DTPModel",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            path: "Shared/Model", swiftSettings: swiftSettings),
+        .target(
+            name: "DTPServiceKit",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/ServiceKit", swiftSettings: swiftSettings),
+
+        // Services: one executable each.
+        .executableTarget(
+            name: "Registry", dependencies: serviceDependencies,
+            path: "Services/registry", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "Discovery", dependencies: serviceDependencies,
+            path: "Services/discovery", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "PortalGateway", dependencies: serviceDependencies,
+            path: "Services/portal-gateway", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "MQTTIngestor", dependencies: serviceDependencies,
+            path: "Services/mqtt-ingestor", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "LiftGenerator", dependencies: serviceDependencies,
+            path: "Services/lift-generator", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "HVACGenerator", dependencies: serviceDependencies,
+            path: "Services/hvac-generator", swiftSettings: swiftSettings),
+
+        // Tests, against the real servers that scripts/dev-services starts.
+        .target(name: "DTPTestSupport", path: "Tests/Support", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DTPPostgresTests", dependencies: ["DTPPostgres", "DTPTestSupport"],
+            path: "Tests/PostgresTests", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DTPMQTTTests", dependencies: ["DTPMQTT", "DTPTestSupport"],
+            path: "Tests/MQTTTests", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DTPHTTPTests", dependencies: ["DTPHTTP", "DTPTestSupport"],
+            path: "Tests/HTTPTests", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DTPModelTests", dependencies: ["DTPModel"],
+            path: "Tests/ModelTests", resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DTPServiceKitTests",
+            dependencies: [
+                "DTPServiceKit", "DTPHTTP", "DTPTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            path: "Tests/ServiceKitTests", swiftSettings: swiftSettings),
+    ]
+)
+
+/// What every service executable links: the shared libraries and the command-line parser.
+var serviceDependencies: [Target.Dependency] {
+    [
+        "DTPServiceKit", "DTPModel", "DTPPostgres", "DTPMQTT", "DTPHTTP",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+    ]
+}

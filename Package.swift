@@ -17,8 +17,6 @@ let package = Package(
         .executable(name: "dtp-ingestor", targets: ["MQTTIngestor"]),
         .executable(name: "dtp-lift", targets: ["LiftGenerator"]),
         .executable(name: "dtp-hvac", targets: ["HVACGenerator"]),
-        .library(name: "DTPPostgres", targets: ["DTPPostgres"]),
-        .library(name: "DTPMQTT", targets: ["DTPMQTT"]),
         .library(name: "DTPHTTP", targets: ["DTPHTTP"]),
         .library(name: "DTPModel", targets: ["DTPModel"]),
         .library(name: "DTPServiceKit", targets: ["DTPServiceKit"]),
@@ -30,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
@@ -47,14 +46,6 @@ let package = Package(
 
         // Swift wrappers over the C libraries.
         .target(
-            name: "DTPPostgres",
-            dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log")],
-            path: "Shared/Postgres", swiftSettings: swiftSettings),
-        .target(
-            name: "DTPMQTT",
-            dependencies: ["CMosquitto", .product(name: "Logging", package: "swift-log")],
-            path: "Shared/MQTT", swiftSettings: swiftSettings),
-        .target(
             name: "DTPHTTP",
             dependencies: ["CCurl", "CCurlShim", .product(name: "Logging", package: "swift-log")],
             path: "Shared/HTTP", swiftSettings: swiftSettings),
@@ -67,7 +58,9 @@ let package = Package(
         .target(
             name: "DTPServiceKit",
             dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -98,12 +91,6 @@ let package = Package(
         // Tests, against the real servers that scripts/dev-services starts.
         .target(name: "DTPTestSupport", path: "Tests/Support", swiftSettings: swiftSettings),
         .testTarget(
-            name: "DTPPostgresTests", dependencies: ["DTPPostgres", "DTPTestSupport"],
-            path: "Tests/PostgresTests", swiftSettings: swiftSettings),
-        .testTarget(
-            name: "DTPMQTTTests", dependencies: ["DTPMQTT", "DTPTestSupport"],
-            path: "Tests/MQTTTests", swiftSettings: swiftSettings),
-        .testTarget(
             name: "DTPHTTPTests", dependencies: ["DTPHTTP", "DTPTestSupport"],
             path: "Tests/HTTPTests", swiftSettings: swiftSettings),
         .testTarget(
@@ -113,16 +100,14 @@ let package = Package(
             name: "DTPServiceKitTests",
             dependencies: [
                 "DTPServiceKit", "DTPHTTP", "DTPTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/ServiceKitTests", swiftSettings: swiftSettings),
     ]
 )
 
-/// What every service executable links: the shared libraries and the command-line parser.
+/// What every service executable links; each service issue adds the shared libraries it uses.
 var serviceDependencies: [Target.Dependency] {
-    [
-        "DTPServiceKit", "DTPModel", "DTPPostgres", "DTPMQTT", "DTPHTTP",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
-    ]
+    ["DTPServiceKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
 }

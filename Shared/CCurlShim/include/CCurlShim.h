@@ -13,6 +13,10 @@ CURLcode dtp_curl_easy_setopt_write_callback(CURL *handle, size_t (*callback)(ch
 CURLcode dtp_curl_easy_setopt_read_callback(CURL *handle, size_t (*callback)(char *, size_t, size_t, void *));
 CURLcode dtp_curl_easy_setopt_header_callback(CURL *handle, size_t (*callback)(char *, size_t, size_t, void *));
 CURLcode dtp_curl_easy_setopt_xferinfo_callback(CURL *handle, int (*callback)(void *, curl_off_t, curl_off_t, curl_off_t, curl_off_t));
+// Called once the connection is established (or reused), just before the request is sent: lets callers
+// tell a connect timeout from a timeout later in the transfer, which both report CURLE_OPERATION_TIMEDOUT.
+CURLcode dtp_curl_easy_setopt_prereq_callback(
+    CURL *handle, int (*callback)(void *, char *, char *, int, int));
 CURLcode dtp_curl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
 CURLcode dtp_curl_easy_getinfo_double(CURL *handle, CURLINFO info, double *value);
 CURLcode dtp_curl_easy_getinfo_pointer(CURL *handle, CURLINFO info, void **value);

@@ -1,0 +1,248 @@
+import DTPTestSupport
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A small HTTP/1.1 server on loopback for the client's tests: POSIX sockets, a thread per connection,
+/// keep-alive, and a handler that writes raw bytes so tests can stall, stream or cut responses short.
+final class TestHTTPServer: Sendable {
+    /// One parsed request.
+    struct Request: Sendable {
+        var method: String
+        var target: String
+        var headers: [(String, String)]
+        var body: Data
+
+        var path: String { String(target.split(separator: "?", maxSplits: 1).first ?? "") }
+
+        func header(_ name: String) -> String? {
+            headers.first { $0.0.lowercased() == name.lowercased() }?.1
+        }
+    }
+
+    /// The accepted socket a handler answers on.
+    struct Connection: Sendable {
+        let fd: Int32
+
+        func write(_ data: Data) {
+            data.withUnsafeBytes { raw in
+                var offset = 0
+                while offset < raw.count {
+                    let sent = send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                    if sent <= 0 { return }
+                    offset += sent
+                }
+            }
+        }
+
+        func write(_ text: String) { write(Data(text.utf8)) }
+
+        /// Sends a complete response with a Content-Length; keeps the connection open.
+        func respond(status: Int, headers: [(String, String)] = [], body: Data = Data()) {
+            var head = "HTTP/1.1 \(status) Status\r\nContent-Length: \(body.count)\r\n"
+            for (name, value) in headers { head += "\(name): \(value)\r\n" }
+            write(Data((head + "\r\n").utf8) + body)
+        }
+
+        /// Waits until the peer closes the connection or `seconds` pass; true if it closed.
+        func waitForPeerClose(seconds: Double) -> Bool {
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline {
+                if poll(&pfd, 1, 50) > 0 {
+                    var byte: UInt8 = 0
+                    if recv(fd, &byte, 1, Int32(MSG_PEEK)) <= 0 { return true }
+                    return false
+                }
+            }
+            return false
+        }
+    }
+
+    /// What the handler wants done with the connection afterwards.
+    enum Next: Sendable { case keepAlive, close }
+
+    typealias Handler = @Sendable (Request, Connection) -> Next
+
+    let port: Int
+    private let listener: Int32
+    private let handler: Handler
+    private let state = Mutex(State())
+
+    private struct State {
+        var connections = 0
+        var open: Set<Int32> = []
+        var stopped = false
+        var closedByPeer = 0
+    }
+
+    /// How many TCP connections the server accepted.
+    var acceptedConnections: Int { state.withLock { $0.connections } }
+
+    /// How many connections the client closed while the handler was still waiting on it.
+    var connectionsClosedByPeer: Int { state.withLock { $0.closedByPeer } }
+
+    func notePeerClosed() { state.withLock { $0.closedByPeer += 1 } }
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    init(handler: @escaping Handler) throws {
+        self.handler = handler
+        var lastError: Int32 = 0
+        for _ in 0..<20 {
+            let port = TestPorts.free()
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var yes: Int32 = 1
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_port = in_port_t(UInt16(port).bigEndian)
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let bound = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            if bound == 0 && listen(fd, 512) == 0 {
+                self.port = port
+                listener = fd
+                let thread = Thread { [self] in acceptLoop() }
+                thread.start()
+                return
+            }
+            lastError = errno
+            close(fd)
+        }
+        throw POSIXError(POSIXErrorCode(rawValue: lastError) ?? .EADDRINUSE)
+    }
+
+    /// Stops accepting and closes every open connection.
+    func stop() {
+        let open = state.withLock { state -> Set<Int32> in
+            state.stopped = true
+            return state.open
+        }
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+        for fd in open { shutdown(fd, Int32(SHUT_RDWR)) }
+    }
+
+    private func acceptLoop() {
+        while true {
+            let fd = accept(listener, nil, nil)
+            if fd < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            let accepted = state.withLock { state -> Bool in
+                guard !state.stopped else { return false }
+                state.connections += 1
+                state.open.insert(fd)
+                return true
+            }
+            guard accepted else {
+                close(fd)
+                return
+            }
+            let thread = Thread { [self] in serve(fd) }
+            thread.start()
+        }
+    }
+
+    private func serve(_ fd: Int32) {
+        defer {
+            state.withLock { _ = $0.open.remove(fd) }
+            close(fd)
+        }
+        var buffer = Data()
+        let connection = Connection(fd: fd)
+        while let request = readRequest(fd, &buffer) {
+            if handler(request, connection) == .close { return }
+        }
+    }
+
+    private func readRequest(_ fd: Int32, _ buffer: inout Data) -> Request? {
+        let separator = Data("\r\n\r\n".utf8)
+        while buffer.range(of: separator) == nil {
+            guard receive(fd, into: &buffer) else { return nil }
+        }
+        let headEnd = buffer.range(of: separator)!
+        let head = String(decoding: buffer[buffer.startIndex..<headEnd.lowerBound], as: UTF8.self)
+        buffer = Data(buffer[headEnd.upperBound...])
+        var lines = head.components(separatedBy: "\r\n")
+        let requestLine = lines.removeFirst().split(separator: " ")
+        guard requestLine.count >= 2 else { return nil }
+        var headers: [(String, String)] = []
+        for line in lines {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers.append(
+                (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+        }
+        let length = headers.first { $0.0.lowercased() == "content-length" }.flatMap { Int($0.1) } ?? 0
+        while buffer.count < length {
+            guard receive(fd, into: &buffer) else { return nil }
+        }
+        let body = Data(buffer.prefix(length))
+        buffer = Data(buffer.dropFirst(length))
+        return Request(method: String(requestLine[0]), target: String(requestLine[1]), headers: headers, body: body)
+    }
+
+    private func receive(_ fd: Int32, into buffer: inout Data) -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        let count = recv(fd, &chunk, chunk.count, 0)
+        guard count > 0 else { return false }
+        buffer.append(contentsOf: chunk[0..<count])
+        return true
+    }
+}
+
+/// A loopback listener whose accept queue is full and never drained, so connecting to it hangs until
+/// the connect timeout: Linux drops SYNs to a full queue. Deterministic and local-only.
+final class FullBacklogListener {
+    let port: Int
+    private let listener: Int32
+    private var fillers: [Int32] = []
+
+    init() throws {
+        port = TestPorts.free()
+        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = Self.address(port)
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0, listen(listener, 0) == 0 else {
+            Glibc.close(listener)
+            throw POSIXError(.EADDRINUSE)
+        }
+        // Backlog 0 admits one queued connection; a few non-blocking connects fill it for sure.
+        for _ in 0..<4 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            var target = Self.address(port)
+            _ = withUnsafePointer(to: &target) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            fillers.append(fd)
+        }
+        usleep(100_000)
+    }
+
+    func close() {
+        for fd in fillers { Glibc.close(fd) }
+        Glibc.close(listener)
+    }
+
+    private static func address(_ port: Int) -> sockaddr_in {
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return addr
+    }
+}

@@ -7,6 +7,8 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+
 let package = Package(
     name: "DTP",
     platforms: [.macOS(.v15)],
@@ -17,7 +19,14 @@ let package = Package(
         .executable(name: "dtp-ingestor", targets: ["MQTTIngestor"]),
         .executable(name: "dtp-lift", targets: ["LiftGenerator"]),
         .executable(name: "dtp-hvac", targets: ["HVACGenerator"]),
+        .executable(name: "dtpctl", targets: ["DTPCtl"]),
+        .executable(name: "dtp-bench", targets: ["DTPBench"]),
+        .library(name: "DTPPostgres", targets: ["DTPPostgres"]),
+        .library(name: "DTPMQTT", targets: ["DTPMQTT"]),
         .library(name: "DTPHTTP", targets: ["DTPHTTP"]),
+        .library(name: "DTPInfluxDB", targets: ["DTPInfluxDB"]),
+        .library(name: "DTPS3", targets: ["DTPS3"]),
+        .library(name: "DTPNeo4j", targets: ["DTPNeo4j"]),
         .library(name: "DTPModel", targets: ["DTPModel"]),
         .library(name: "DTPServiceKit", targets: ["DTPServiceKit"]),
     ],
@@ -25,10 +34,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
-        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
@@ -42,26 +52,45 @@ let package = Package(
         .systemLibrary(
             name: "CCurl", path: "Shared/CCurl", pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(
+            name: "CZlib", path: "Shared/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CCurlShim", dependencies: ["CCurl"], path: "Shared/CCurlShim"),
 
         // Swift wrappers over the C libraries.
         .target(
-            name: "DTPHTTP",
-            dependencies: ["CCurl", "CCurlShim", .product(name: "Logging", package: "swift-log")],
+            name: "DTPPostgres", dependencies: ["CLibPQ", logging],
+            path: "Shared/Postgres", swiftSettings: swiftSettings),
+        .target(
+            name: "DTPMQTT", dependencies: ["CMosquitto", logging],
+            path: "Shared/MQTT", swiftSettings: swiftSettings),
+        .target(
+            name: "DTPHTTP", dependencies: ["CCurl", "CCurlShim", logging],
             path: "Shared/HTTP", swiftSettings: swiftSettings),
+
+        // Store clients over the HTTP client.
+        .target(
+            name: "DTPInfluxDB", dependencies: ["DTPHTTP", "CZlib", logging],
+            path: "Shared/InfluxDB", swiftSettings: swiftSettings),
+        .target(
+            name: "DTPS3",
+            dependencies: ["DTPHTTP", logging, .product(name: "Crypto", package: "swift-crypto")],
+            path: "Shared/S3", swiftSettings: swiftSettings),
+        .target(
+            name: "DTPNeo4j", dependencies: ["DTPHTTP", logging],
+            path: "Shared/Neo4j", swiftSettings: swiftSettings),
 
         // Domain model, twin spec codec and the common service bootstrap.
         .target(
-            name: "DTPModel",
-            dependencies: [.product(name: "Yams", package: "Yams")],
+            name: "DTPModel", dependencies: [.product(name: "Yams", package: "Yams")],
             path: "Shared/Model", swiftSettings: swiftSettings),
         .target(
             name: "DTPServiceKit",
             dependencies: [
+                logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -88,11 +117,41 @@ let package = Package(
             name: "HVACGenerator", dependencies: serviceDependencies,
             path: "Services/hvac-generator", swiftSettings: swiftSettings),
 
+        // Tools: the wiring check and the benchmarks.
+        .executableTarget(
+            name: "DTPCtl",
+            dependencies: [
+                "DTPPostgres", "DTPMQTT", "DTPHTTP", "DTPInfluxDB", "DTPS3", "DTPNeo4j", logging,
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Tools/dtpctl", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "DTPBench",
+            dependencies: [
+                "DTPPostgres", "DTPMQTT", "DTPHTTP", "DTPInfluxDB", "DTPS3", "DTPTestSupport", logging,
+            ],
+            path: "Benchmarks", exclude: ["c"], swiftSettings: swiftSettings),
+
         // Tests, against the real servers that scripts/dev-services starts.
         .target(name: "DTPTestSupport", path: "Tests/Support", swiftSettings: swiftSettings),
         .testTarget(
+            name: "DTPPostgresTests", dependencies: ["DTPPostgres", "DTPTestSupport"],
+            path: "Tests/PostgresTests", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DTPMQTTTests", dependencies: ["DTPMQTT", "DTPTestSupport"],
+            path: "Tests/MQTTTests", swiftSettings: swiftSettings),
+        .testTarget(
             name: "DTPHTTPTests", dependencies: ["DTPHTTP", "DTPTestSupport"],
             path: "Tests/HTTPTests", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DTPInfluxDBTests", dependencies: ["DTPInfluxDB", "DTPTestSupport"],
+            path: "Tests/InfluxDBTests", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DTPS3Tests", dependencies: ["DTPS3", "DTPTestSupport"],
+            path: "Tests/S3Tests", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DTPNeo4jTests", dependencies: ["DTPNeo4j", "DTPTestSupport"],
+            path: "Tests/Neo4jTests", swiftSettings: swiftSettings),
         .testTarget(
             name: "DTPModelTests", dependencies: ["DTPModel"],
             path: "Tests/ModelTests", resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
@@ -104,6 +163,9 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/ServiceKitTests", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DTPCtlTests", dependencies: ["DTPTestSupport"],
+            path: "Tests/DTPCtlTests", swiftSettings: swiftSettings),
     ]
 )
 

@@ -36,6 +36,7 @@ final class CurlLoop: Sendable {
         var timeout: Duration?
         var userAgent: String?
         var logger: Logger
+        var uploadBufferSize: Int = 256 * 1024
     }
 
     private struct State {
@@ -140,7 +141,8 @@ final class CurlLoop: Sendable {
                     do {
                         let transfer = try CurlTransfer(
                             request: request, sink: sink, defaultConnectTimeout: settings.connectTimeout,
-                            defaultTimeout: settings.timeout, userAgent: settings.userAgent)
+                            defaultTimeout: settings.timeout, userAgent: settings.userAgent,
+                            uploadBufferSize: settings.uploadBufferSize)
                         try curlMultiCheck(curl_multi_add_handle(multi.raw, transfer.easy), "curl_multi_add_handle")
                         transfers[sink.id] = transfer
                         ids[transfer.easy] = sink.id

@@ -17,10 +17,14 @@ final class CurlTransfer {
     /// Set by the pre-request callback: the connection was up, so a timeout was not a connect timeout.
     private var connected = false
     private let requestDescription: String
+    /// The producer of a streamed request body, stopped when the transfer goes.
+    private var uploadPump: UploadPump?
+    /// The file of a file upload, which curl's default read function reads; closed with the handle.
+    private var uploadFile: UnsafeMutablePointer<FILE>?
 
     init(
         request: HTTPRequest, sink: TransferSink, defaultConnectTimeout: Duration, defaultTimeout: Duration?,
-        userAgent: String?
+        userAgent: String?, uploadBufferSize: Int = 256 * 1024
     ) throws(HTTPClientError) {
         requestDescription = redactedDescription(method: request.method, url: request.url)
         guard let easy = curl_easy_init() else {
@@ -35,12 +39,17 @@ final class CurlTransfer {
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
         do {
             try configure(request, defaultConnectTimeout, defaultTimeout, userAgent)
+            if let upload = request.upload {
+                try configureUpload(upload, method: request.method, bufferSize: uploadBufferSize)
+            }
         } catch {
             throw error.with(message: error.message, request: requestDescription)
         }
     }
 
     deinit {
+        uploadPump?.cancel()
+        if let uploadFile { fclose(uploadFile) }
         curl_easy_cleanup(easy)
         curl_slist_free_all(headerList)
         errorBuffer.deallocate()
@@ -81,6 +90,8 @@ final class CurlTransfer {
         switch request.method {
         case .head:
             try set(dtp_curl_easy_setopt_long(easy, CURLOPT_NOBODY, 1), "CURLOPT_NOBODY")
+        case _ where request.upload != nil:
+            break  // configureUpload sets the method
         case .get where request.body == nil:
             try set(dtp_curl_easy_setopt_long(easy, CURLOPT_HTTPGET, 1), "CURLOPT_HTTPGET")
         default:
@@ -105,6 +116,13 @@ final class CurlTransfer {
                     "CURLOPT_CUSTOMREQUEST")
             }
         }
+        if request.upload != nil {
+            // curl would otherwise wait for a `100 Continue` before sending the body.
+            if !headers.contains(name: "Expect") { headers.add(name: "Expect", value: "") }
+            if !headers.contains(name: "Content-Type") {
+                headers.add(name: "Content-Type", value: "application/octet-stream")
+            }
+        }
         if let userAgent, !headers.contains(name: "User-Agent") {
             headers.add(name: "User-Agent", value: userAgent)
         }
@@ -122,6 +140,35 @@ final class CurlTransfer {
         }
         if let headerList {
             try set(dtp_curl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, headerList), "CURLOPT_HTTPHEADER")
+        }
+    }
+
+    /// A body read while sending: curl's upload mode, with the size, and either curl's own `fread` on the
+    /// file or our read callback over the stream's buffer.
+    private func configureUpload(_ upload: HTTPUpload, method: HTTPMethod, bufferSize: Int) throws(HTTPClientError) {
+        try set(dtp_curl_easy_setopt_long(easy, CURLOPT_UPLOAD, 1), "CURLOPT_UPLOAD")
+        if method != .put {
+            try set(dtp_curl_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, method.rawValue), "CURLOPT_CUSTOMREQUEST")
+        }
+        try set(
+            dtp_curl_easy_setopt_off_t(easy, CURLOPT_INFILESIZE_LARGE, curl_off_t(upload.length ?? -1)),
+            "CURLOPT_INFILESIZE_LARGE")
+        switch upload.source {
+        case .file(let path):
+            guard let file = fopen(path, "rb") else {
+                throw HTTPClientError.invalidRequest.with(
+                    message: "cannot open \(path): \(String(cString: strerror(errno)))", request: nil)
+            }
+            uploadFile = file
+            try set(dtp_curl_easy_setopt_pointer(easy, CURLOPT_READDATA, file), "CURLOPT_READDATA")
+        case .stream(let makeStream):
+            let pump = UploadPump(highWater: bufferSize)
+            uploadPump = pump
+            let me = Unmanaged.passUnretained(self).toOpaque()
+            try set(dtp_curl_easy_setopt_read_callback(easy, curlRead), "CURLOPT_READFUNCTION")
+            try set(dtp_curl_easy_setopt_pointer(easy, CURLOPT_READDATA, me), "CURLOPT_READDATA")
+            let sink = self.sink
+            pump.start(makeStream) { sink.resumeTransfer() }
         }
     }
 
@@ -164,6 +211,14 @@ final class CurlTransfer {
         }
     }
 
+    fileprivate func onRead(_ buffer: UnsafeMutableRawBufferPointer) -> Int {
+        switch uploadPump?.read(into: buffer) {
+        case .bytes(let count)?: count
+        case .pause?: Int(CURL_READFUNC_PAUSE)
+        case .abort?, nil: Int(CURL_READFUNC_ABORT)
+        }
+    }
+
     fileprivate func onPrereq() {
         connected = true
     }
@@ -198,6 +253,10 @@ final class CurlTransfer {
         case CURLE_ABORTED_BY_CALLBACK: kind = .cancelled
         default: kind = .transport
         }
+        if code == CURLE_ABORTED_BY_CALLBACK, let failure = uploadPump?.failure {
+            return HTTPClientError.transport.with(
+                curlCode: Int(code.rawValue), message: failure, request: requestDescription)
+        }
         let buffered = String(cString: errorBuffer)
         let message = buffered.isEmpty ? String(cString: curl_easy_strerror(code)) : buffered
         return kind.with(curlCode: Int(code.rawValue), message: message, request: requestDescription)
@@ -218,6 +277,14 @@ private func curlWrite(
     guard let user else { return 0 }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(user).takeUnretainedValue()
     return transfer.onWrite(UnsafeRawBufferPointer(start: data, count: size * count))
+}
+
+private func curlRead(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ user: UnsafeMutableRawPointer?
+) -> Int {
+    guard let user, let data else { return Int(CURL_READFUNC_ABORT) }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(user).takeUnretainedValue()
+    return transfer.onRead(UnsafeMutableRawBufferPointer(start: data, count: size * count))
 }
 
 private func curlHeader(

@@ -55,7 +55,8 @@ public final class HTTPClient: Sendable {
         loop = try CurlLoop(
             settings: CurlLoop.Settings(
                 connectTimeout: configuration.connectTimeout, timeout: configuration.timeout,
-                userAgent: configuration.userAgent, logger: configuration.logger),
+                userAgent: configuration.userAgent, logger: configuration.logger,
+                uploadBufferSize: max(1, configuration.streamBufferSize)),
             maxConnectionsPerHost: configuration.maxConnectionsPerHost)
         try loop.start()
     }

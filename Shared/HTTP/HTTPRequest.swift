@@ -20,6 +20,8 @@ public struct HTTPRequest: Sendable {
     public var headers: HTTPHeaders
     /// The body to send, if any; sent with a `Content-Length`.
     public var body: Data?
+    /// A body sent as it is read (a file or an async stream); when set, ``body`` is ignored.
+    public var upload: HTTPUpload?
     /// How long establishing the connection may take; nil takes the client's default.
     public var connectTimeout: Duration?
     /// How long the whole transfer may take.
@@ -28,12 +30,13 @@ public struct HTTPRequest: Sendable {
     /// A request for `url`; nothing is sent until a client executes it.
     public init(
         method: HTTPMethod = .get, url: String, headers: HTTPHeaders = [:], body: Data? = nil,
-        connectTimeout: Duration? = nil, timeout: Timeout = .clientDefault
+        connectTimeout: Duration? = nil, timeout: Timeout = .clientDefault, upload: HTTPUpload? = nil
     ) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
+        self.upload = upload
         self.connectTimeout = connectTimeout
         self.timeout = timeout
     }

@@ -124,6 +124,11 @@ final class TransferSink: Sendable {
 
     // MARK: Consumer side, on any task.
 
+    /// Asks the loop to unpause the transfer (a streamed request body has more bytes).
+    func resumeTransfer() {
+        _ = loop.submit(.resume(id))
+    }
+
     /// Ends the transfer with ``HTTPClientError/cancelled`` unless it already ended, and tells the loop.
     func cancel() {
         let actions = state.withLock { state -> [() -> Void]? in

@@ -1,3 +1,4 @@
+import DTPTestSupport
 import DTPHTTP
 import Foundation
 import Testing

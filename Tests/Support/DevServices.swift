@@ -12,9 +12,14 @@ public enum DevServices {
     /// What a scratch instance can be asked to do.
     public enum Action: String, Sendable { case start, stop, restart }
 
-    /// Runs `scripts/dev-services scratch KIND NAME PORT ACTION` and waits for it.
-    public static func scratch(_ kind: Kind, name: String, port: Int, _ action: Action) throws {
-        try run(["scratch", kind.rawValue, name, String(port), action.rawValue])
+    /// Runs `scripts/dev-services scratch KIND NAME PORT ACTION` and waits for it, on a thread of its own
+    /// (the script takes about a second, which no cooperative thread should spend waiting).
+    public static func scratch(_ kind: Kind, name: String, port: Int, _ action: Action) async throws {
+        let arguments = ["scratch", kind.rawValue, name, String(port), action.rawValue]
+        let result: Result<Void, any Error> = await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: Result { try run(arguments) }) }.start()
+        }
+        try result.get()
     }
 
     /// The URL of a scratch PostgreSQL instance on `port`: the same role, password and database as the
@@ -24,22 +29,21 @@ public enum DevServices {
         return "postgresql://dtp:\(password)@127.0.0.1:\(port)/dtp"
     }
 
-    /// Runs the script with `arguments`; throws with its output when it fails.
-    public static func run(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = TestEnvironment.repositoryRoot.appendingPathComponent("scripts/dev-services")
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(
-                arguments: arguments, status: process.terminationStatus,
-                output: String(decoding: data, as: UTF8.self))
+    /// Deletes a stopped scratch instance's data, logs and PID file.
+    public static func removeScratch(_ kind: Kind, name: String, environment: TestEnvironment = .shared) {
+        guard let home = environment["DTP_HOME"] else { return }
+        let base = "\(home)/data/scratch/\(kind.rawValue)-\(name)"
+        for suffix in ["", ".log", ".initdb.log", ".pid", ".out"] {
+            try? FileManager.default.removeItem(atPath: base + suffix)
         }
+    }
+
+    /// Runs the script with `arguments` and waits for it, blocking the calling thread; throws with its
+    /// output when it fails.
+    public static func run(_ arguments: [String]) throws {
+        let script = TestEnvironment.repositoryRoot.appendingPathComponent("scripts/dev-services").path
+        let (status, output) = try ChildProcess.run(script, arguments)
+        guard status == 0 else { throw Failure(arguments: arguments, status: status, output: output) }
     }
 
     /// The script failed.

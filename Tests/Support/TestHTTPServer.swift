@@ -1,4 +1,3 @@
-import DTPTestSupport
 import Foundation
 import Synchronization
 
@@ -6,28 +5,29 @@ import Synchronization
     import Glibc
 #endif
 
-/// A small HTTP/1.1 server on loopback for the client's tests: POSIX sockets, a thread per connection,
-/// keep-alive, and a handler that writes raw bytes so tests can stall, stream or cut responses short.
-final class TestHTTPServer: Sendable {
+/// A small HTTP/1.1 server on loopback for tests: POSIX sockets, a thread per connection, keep-alive,
+/// and a handler that writes raw bytes, so tests can stall, stream or cut responses short, or stand in
+/// for a store (Neo4j, InfluxDB 2) that cannot run on the test machine.
+public final class TestHTTPServer: Sendable {
     /// One parsed request.
-    struct Request: Sendable {
-        var method: String
-        var target: String
-        var headers: [(String, String)]
-        var body: Data
+    public struct Request: Sendable {
+        public var method: String
+        public var target: String
+        public var headers: [(String, String)]
+        public var body: Data
 
-        var path: String { String(target.split(separator: "?", maxSplits: 1).first ?? "") }
+        public var path: String { String(target.split(separator: "?", maxSplits: 1).first ?? "") }
 
-        func header(_ name: String) -> String? {
+        public func header(_ name: String) -> String? {
             headers.first { $0.0.lowercased() == name.lowercased() }?.1
         }
     }
 
     /// The accepted socket a handler answers on.
-    struct Connection: Sendable {
-        let fd: Int32
+    public struct Connection: Sendable {
+        public let fd: Int32
 
-        func write(_ data: Data) {
+        public func write(_ data: Data) {
             data.withUnsafeBytes { raw in
                 var offset = 0
                 while offset < raw.count {
@@ -38,17 +38,17 @@ final class TestHTTPServer: Sendable {
             }
         }
 
-        func write(_ text: String) { write(Data(text.utf8)) }
+        public func write(_ text: String) { write(Data(text.utf8)) }
 
         /// Sends a complete response with a Content-Length; keeps the connection open.
-        func respond(status: Int, headers: [(String, String)] = [], body: Data = Data()) {
+        public func respond(status: Int, headers: [(String, String)] = [], body: Data = Data()) {
             var head = "HTTP/1.1 \(status) Status\r\nContent-Length: \(body.count)\r\n"
             for (name, value) in headers { head += "\(name): \(value)\r\n" }
             write(Data((head + "\r\n").utf8) + body)
         }
 
         /// Waits until the peer closes the connection or `seconds` pass; true if it closed.
-        func waitForPeerClose(seconds: Double) -> Bool {
+        public func waitForPeerClose(seconds: Double) -> Bool {
             var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             let deadline = Date().addingTimeInterval(seconds)
             while Date() < deadline {
@@ -63,11 +63,11 @@ final class TestHTTPServer: Sendable {
     }
 
     /// What the handler wants done with the connection afterwards.
-    enum Next: Sendable { case keepAlive, close }
+    public enum Next: Sendable { case keepAlive, close }
 
-    typealias Handler = @Sendable (Request, Connection) -> Next
+    public typealias Handler = @Sendable (Request, Connection) -> Next
 
-    let port: Int
+    public let port: Int
     private let listener: Int32
     private let handler: Handler
     private let state = Mutex(State())
@@ -80,16 +80,16 @@ final class TestHTTPServer: Sendable {
     }
 
     /// How many TCP connections the server accepted.
-    var acceptedConnections: Int { state.withLock { $0.connections } }
+    public var acceptedConnections: Int { state.withLock { $0.connections } }
 
     /// How many connections the client closed while the handler was still waiting on it.
-    var connectionsClosedByPeer: Int { state.withLock { $0.closedByPeer } }
+    public var connectionsClosedByPeer: Int { state.withLock { $0.closedByPeer } }
 
-    func notePeerClosed() { state.withLock { $0.closedByPeer += 1 } }
+    public func notePeerClosed() { state.withLock { $0.closedByPeer += 1 } }
 
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    init(handler: @escaping Handler) throws {
+    public init(handler: @escaping Handler) throws {
         self.handler = handler
         var lastError: Int32 = 0
         for _ in 0..<20 {
@@ -120,7 +120,7 @@ final class TestHTTPServer: Sendable {
     }
 
     /// Stops accepting and closes every open connection.
-    func stop() {
+    public func stop() {
         let open = state.withLock { state -> Set<Int32> in
             state.stopped = true
             return state.open
@@ -196,53 +196,5 @@ final class TestHTTPServer: Sendable {
         guard count > 0 else { return false }
         buffer.append(contentsOf: chunk[0..<count])
         return true
-    }
-}
-
-/// A loopback listener whose accept queue is full and never drained, so connecting to it hangs until
-/// the connect timeout: Linux drops SYNs to a full queue. Deterministic and local-only.
-final class FullBacklogListener {
-    let port: Int
-    private let listener: Int32
-    private var fillers: [Int32] = []
-
-    init() throws {
-        port = TestPorts.free()
-        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = Self.address(port)
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard bound == 0, listen(listener, 0) == 0 else {
-            Glibc.close(listener)
-            throw POSIXError(.EADDRINUSE)
-        }
-        // Backlog 0 admits one queued connection; a few non-blocking connects fill it for sure.
-        for _ in 0..<4 {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-            var target = Self.address(port)
-            _ = withUnsafePointer(to: &target) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            fillers.append(fd)
-        }
-        usleep(100_000)
-    }
-
-    func close() {
-        for fd in fillers { Glibc.close(fd) }
-        Glibc.close(listener)
-    }
-
-    private static func address(_ port: Int) -> sockaddr_in {
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return addr
     }
 }

@@ -1,4 +1,5 @@
 import DTPMQTT
+import DTPTestSupport
 import Foundation
 
 /// Receive throughput of ``MQTTClient/messages`` against a bare C libmosquitto subscriber
@@ -161,19 +162,11 @@ enum MQTTReceiveBenchmark {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// The shared broker: `DTP_MQTT_URL`, else `MQTT_BROKER_HOST`/`MQTT_BROKER_PORT`, from the environment or
-    /// `$DTP_HOME/env`.
+    /// The shared broker of the local environment: `DTP_MQTT_URL`, else `MQTT_BROKER_HOST`/`MQTT_BROKER_PORT`.
     private static func brokerConfiguration() throws -> MQTTConfiguration {
-        var environment = ProcessInfo.processInfo.environment
-        if let home = environment["DTP_HOME"], let text = try? String(contentsOfFile: home + "/env", encoding: .utf8) {
-            for line in text.split(whereSeparator: \.isNewline) where !line.hasPrefix("#") {
-                guard let eq = line.firstIndex(of: "=") else { continue }
-                let key = String(line[..<eq])
-                if environment[key] == nil { environment[key] = String(line[line.index(after: eq)...]) }
-            }
-        }
+        let environment = TestEnvironment.shared
         if let url = environment["DTP_MQTT_URL"] { return try MQTTConfiguration(url: url) }
-        return try MQTTConfiguration(environment: environment)
+        return try MQTTConfiguration(environment: environment.values)
     }
 
     struct BenchmarkError: Error, CustomStringConvertible {

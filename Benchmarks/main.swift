@@ -13,17 +13,26 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 let which = arguments.first ?? "all"
 let size = arguments.dropFirst().first.flatMap(Int.init)
 
-switch which {
-case "copy": try await CopyBenchmark.run(rows: size ?? 500_000)
-case "mqtt": try await MQTTReceiveBenchmark.run(messages: size ?? 100_000)
-case "influx": try await InfluxWriteBenchmark.run(points: size ?? 200_000)
-case "s3": try await S3ThroughputBenchmark.run(megabytes: size ?? 20)
-case "all":
-    try await CopyBenchmark.run(rows: 500_000)
-    try await MQTTReceiveBenchmark.run(messages: 100_000)
-    try await InfluxWriteBenchmark.run(points: 200_000)
-    try await S3ThroughputBenchmark.run(megabytes: 20)
-default:
-    FileHandle.standardError.write(Data("usage: dtp-bench copy|mqtt|influx|s3|all [size]\n".utf8))
+let benchmarks: [String: @Sendable (Int?) async throws -> Void] = [
+    "copy": { try await CopyBenchmark.run(rows: $0 ?? 500_000) },
+    "mqtt": { try await MQTTReceiveBenchmark.run(messages: $0 ?? 100_000) },
+    "influx": { try await InfluxWriteBenchmark.run(points: $0 ?? 200_000) },
+    "s3": { try await S3ThroughputBenchmark.run(megabytes: $0 ?? 20) },
+]
+let order = ["copy", "mqtt", "influx", "s3"]
+
+guard which == "all" || benchmarks[which] != nil else {
+    FileHandle.standardError.write(Data("usage: dtp-bench \(order.joined(separator: "|"))|all [size]\n".utf8))
     exit(2)
 }
+var failed = false
+for name in which == "all" ? order : [which] {
+    do {
+        try await benchmarks[name]!(which == "all" ? nil : size)
+    } catch {
+        FileHandle.standardError.write(Data("dtp-bench \(name): \(error)\n".utf8))
+        failed = true
+    }
+}
+fflush(nil)
+exit(failed ? 1 : 0)

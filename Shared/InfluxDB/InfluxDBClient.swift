@@ -57,20 +57,20 @@ public struct InfluxDBClient: Sendable {
     /// `points`) when the server refuses some, after having stored the others.
     public func write(_ points: [InfluxPoint]) async throws {
         guard !points.isEmpty else { return }
-        let body = try LineProtocol.encode(points, precision: configuration.precision)
-        try await write(lineProtocol: body, points: points)
+        let body = try LineProtocol.encodeBytes(points, precision: configuration.precision)
+        try await write(lineProtocol: Data(body), points: points)
     }
 
     /// Writes lines that are already line protocol (newline-separated, timestamps in the configured
     /// precision) in one request.
     public func write(lineProtocol body: String) async throws {
-        try await write(lineProtocol: body, points: nil)
+        try await write(lineProtocol: Data(body.utf8), points: nil)
     }
 
-    func write(lineProtocol body: String, points: [InfluxPoint]?) async throws {
+    func write(lineProtocol body: Data, points: [InfluxPoint]?) async throws {
         var headers: HTTPHeaders = ["Content-Type": "text/plain; charset=utf-8", "Accept": "application/json"]
         addAuthorization(to: &headers)
-        var payload = Data(body.utf8)
+        var payload = body
         if configuration.gzip {
             payload = try Gzip.compress(payload)
             headers.add(name: "Content-Encoding", value: "gzip")
@@ -80,7 +80,8 @@ public struct InfluxDBClient: Sendable {
             timeout: .after(configuration.requestTimeout))
         let response = try await send(request)
         guard response.isSuccess else {
-            let lines = body.split(separator: "\n", omittingEmptySubsequences: false)
+            let text = String(decoding: body, as: UTF8.self)
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
             throw failure(response, sentLines: lines, points: points)
         }
     }

@@ -38,7 +38,11 @@ public enum ServiceApplication {
             services: services,
             onServerRunning: { channel in
                 logger.info(
-                    "serving", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
+                    "serving",
+                    metadata: [
+                        "service": "\(settings.name)", "host": "\(settings.host)",
+                        "port": "\(channel.localAddress?.port ?? settings.port)",
+                    ])
             },
             logger: logger)
     }

@@ -72,4 +72,32 @@ struct LineProtocolTests {
             #expect(throws: InfluxDBError.invalidPoint) { try LineProtocol.encode(point) }
         }
     }
+
+    @Test("every kind of line break is refused where line protocol cannot carry it", arguments: [
+        "\n", "\r", "\r\n", "\u{0B}", "\u{0C}", "\u{85}", "\u{2028}", "\u{2029}",
+    ])
+    func lineBreaksAreRefused(_ lineBreak: String) throws {
+        let cases: [InfluxPoint] = [
+            InfluxPoint(measurement: "m\(lineBreak)x", fields: [("v", .int(1))]),
+            InfluxPoint(measurement: "m", tags: ["t\(lineBreak)": "a"], fields: [("v", .int(1))]),
+            InfluxPoint(measurement: "m", tags: ["t": "a\(lineBreak)b"], fields: [("v", .int(1))]),
+            InfluxPoint(measurement: "m", fields: [("v\(lineBreak)", .int(1))]),
+        ]
+        for point in cases {
+            #expect(throws: InfluxDBError.invalidPoint) { try LineProtocol.encode(point) }
+        }
+        // A string field value may hold it.
+        let text = InfluxPoint(measurement: "m", fields: [("s", .string("a\(lineBreak)b"))])
+        #expect(try LineProtocol.encode(text) == "m s=\"a\(lineBreak)b\"")
+    }
+
+    @Test func multibyteTextNextToLineBreakBytesIsKept() throws {
+        // U+2027 and U+20AC share lead bytes with U+2028/U+2029 and must pass; so must integers at the edges.
+        let point = InfluxPoint(
+            measurement: "m\u{2027}€", tags: ["ä": "\u{C285}x"],
+            fields: [("a", .int(.min)), ("b", .int(.max)), ("c", .uint(.max)), ("d", .int(0))], timestamp: -1)
+        #expect(
+            try LineProtocol.encode(point)
+                == "m\u{2027}€,ä=\u{C285}x a=-9223372036854775808i,b=9223372036854775807i,c=18446744073709551615u,d=0i -1")
+    }
 }

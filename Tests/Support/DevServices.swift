@@ -48,9 +48,13 @@ public enum DevServices {
 
     /// The script failed.
     public struct Failure: Error, CustomStringConvertible {
+        /// The arguments the script was given.
         public let arguments: [String]
+        /// Its exit status.
         public let status: Int32
+        /// What it printed.
         public let output: String
+        /// The command, its status and its output.
         public var description: String {
             "dev-services \(arguments.joined(separator: " ")) exited \(status): \(output)"
         }

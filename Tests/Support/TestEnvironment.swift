@@ -21,6 +21,7 @@ public struct TestEnvironment: Sendable {
     /// Every setting, process environment over the env file.
     public let values: [String: String]
 
+    /// Reads the env file, then lays `processEnvironment` over it.
     public init(processEnvironment: [String: String] = ProcessInfo.processInfo.environment) {
         let path =
             processEnvironment["DTP_ENV_FILE"]
@@ -56,7 +57,9 @@ public struct TestEnvironment: Sendable {
 
     /// A required setting that is absent.
     public struct MissingSetting: Error, CustomStringConvertible {
+        /// The missing setting.
         public let key: String
+        /// What is missing and how to start the servers.
         public var description: String {
             "\(key) is not set: start the local servers with `scripts/dev-services start` (or run `make test`)"
         }

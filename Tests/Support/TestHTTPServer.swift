@@ -11,13 +11,19 @@ import Synchronization
 public final class TestHTTPServer: Sendable {
     /// One parsed request.
     public struct Request: Sendable {
+        /// `GET`, `POST`…
         public var method: String
+        /// The request target: path and query.
         public var target: String
+        /// The header fields, in order.
         public var headers: [(String, String)]
+        /// The body (by Content-Length).
         public var body: Data
 
+        /// The target without its query.
         public var path: String { String(target.split(separator: "?", maxSplits: 1).first ?? "") }
 
+        /// The first value of header `name`, in any case.
         public func header(_ name: String) -> String? {
             headers.first { $0.0.lowercased() == name.lowercased() }?.1
         }
@@ -25,8 +31,10 @@ public final class TestHTTPServer: Sendable {
 
     /// The accepted socket a handler answers on.
     public struct Connection: Sendable {
+        /// The socket.
         public let fd: Int32
 
+        /// Writes all of `data`, or stops when the peer is gone.
         public func write(_ data: Data) {
             data.withUnsafeBytes { raw in
                 var offset = 0
@@ -38,6 +46,7 @@ public final class TestHTTPServer: Sendable {
             }
         }
 
+        /// Writes `text` as UTF-8.
         public func write(_ text: String) { write(Data(text.utf8)) }
 
         /// Sends a complete response with a Content-Length; keeps the connection open.
@@ -65,8 +74,10 @@ public final class TestHTTPServer: Sendable {
     /// What the handler wants done with the connection afterwards.
     public enum Next: Sendable { case keepAlive, close }
 
+    /// Answers one request on its connection.
     public typealias Handler = @Sendable (Request, Connection) -> Next
 
+    /// The port the server listens on, on 127.0.0.1.
     public let port: Int
     private let listener: Int32
     private let handler: Handler
@@ -85,10 +96,13 @@ public final class TestHTTPServer: Sendable {
     /// How many connections the client closed while the handler was still waiting on it.
     public var connectionsClosedByPeer: Int { state.withLock { $0.closedByPeer } }
 
+    /// Counts a connection the client closed while a handler waited on it.
     public func notePeerClosed() { state.withLock { $0.closedByPeer += 1 } }
 
+    /// `http://127.0.0.1:<port>`.
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
+    /// Starts listening on a free port from ``TestPorts`` and serving with `handler`.
     public init(handler: @escaping Handler) throws {
         self.handler = handler
         var lastError: Int32 = 0

@@ -29,6 +29,7 @@ let package = Package(
         .library(name: "DTPNeo4j", targets: ["DTPNeo4j"]),
         .library(name: "DTPModel", targets: ["DTPModel"]),
         .library(name: "DTPServiceKit", targets: ["DTPServiceKit"]),
+        .library(name: "DTPAuth", targets: ["DTPAuth"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -80,6 +81,11 @@ let package = Package(
             name: "DTPNeo4j", dependencies: ["DTPHTTP", logging],
             path: "Shared/Neo4j", swiftSettings: swiftSettings),
 
+        // Access tokens (HS256 JWTs) and service tokens, shared by the gateway (issuing) and the services.
+        .target(
+            name: "DTPAuth", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            path: "Shared/Auth", swiftSettings: swiftSettings),
+
         // Domain model, twin spec codec and the common service bootstrap.
         .target(
             name: "DTPModel", dependencies: [.product(name: "Yams", package: "Yams")],
@@ -99,7 +105,14 @@ let package = Package(
 
         // Services: one executable each.
         .executableTarget(
-            name: "Registry", dependencies: serviceDependencies,
+            name: "Registry",
+            dependencies: serviceDependencies + [
+                "DTPPostgres", "DTPModel", "DTPS3", "DTPNeo4j", "DTPHTTP", "DTPAuth", logging,
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             path: "Services/registry", swiftSettings: swiftSettings),
         .executableTarget(
             name: "Discovery", dependencies: serviceDependencies,
@@ -163,6 +176,16 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/ServiceKitTests", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DTPRegistryTests",
+            dependencies: [
+                "Registry", "DTPAuth", "DTPHTTP", "DTPModel", "DTPPostgres", "DTPS3", "DTPTestSupport", logging,
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/RegistryTests", swiftSettings: swiftSettings),
         .testTarget(
             name: "DTPCtlTests", dependencies: ["DTPTestSupport"],
             path: "Tests/DTPCtlTests", swiftSettings: swiftSettings),

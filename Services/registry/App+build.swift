@@ -1,0 +1,57 @@
+import DTPAuth
+import DTPPostgres
+import DTPServiceKit
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// Builds the registry: migrates the schema, starts the event hub, and wires every route. Tests build
+/// the very same application.
+func buildApplication(_ config: RegistryConfig) async throws -> some ApplicationProtocol {
+    let logger = ServiceLogging.bootstrap(service: config.settings.name, level: config.settings.logLevel)
+    let pool = PostgresPool(configuration: config.postgres, size: config.poolSize, logger: logger)
+    let hub: EventHub
+    do {
+        try await Migrations.migrate(pool, logger: logger)
+        hub = EventHub(pool: pool, logger: logger)
+        try await hub.start()
+    } catch {
+        await pool.close()
+        throw error
+    }
+    let router = try buildRouter(config, pool: pool, hub: hub)
+    return ServiceApplication.application(
+        settings: config.settings, router: router, services: [hub, PoolCloser(pool: pool)], logger: logger)
+}
+
+/// The router with every route of the registry.
+func buildRouter(_ config: RegistryConfig, pool: PostgresPool, hub: EventHub) throws -> Router<RegistryContext> {
+    let readiness = [
+        ReadinessCheck("postgres") { _ = try await pool.query("SELECT 1") }
+    ]
+    let router = ServiceApplication.router(settings: config.settings, context: RegistryContext.self, readiness: readiness)
+    let signer = try HS256Signer(secret: config.jwtSecret.value)
+    let store = PostgresTwinStore(pool: pool)
+    let twins = TwinController(store: store, maxBodyBytes: config.maxBodyBytes, maxBulkBytes: config.maxBulkBytes)
+    twins.addPublicRoutes(to: router)
+    OpenAPIController().addRoutes(to: router)
+    let api = router.group("api/registry")
+        .add(middleware: AuthMiddleware(serviceTokens: ServiceTokens(config.serviceTokens), signer: signer))
+    twins.addRoutes(to: api)
+    EventStreamController(hub: hub, heartbeat: config.heartbeat).addRoutes(to: api)
+    ServiceController(pool: pool, maxBodyBytes: config.maxBodyBytes).addRoutes(to: api)
+    RelationshipController(pool: pool, maxBodyBytes: config.maxBodyBytes).addRoutes(to: api)
+    return router
+}
+
+/// Closes the pool when the application shuts down, after the server has stopped.
+struct PoolCloser: Service {
+    let pool: PostgresPool
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await pool.close()
+    }
+}

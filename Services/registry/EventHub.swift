@@ -1,0 +1,185 @@
+import DTPPostgres
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// One outbox row, as streamed.
+struct OutboxRecord: Sendable, Hashable {
+    var id: Int64
+    var tenant: String
+    var type: String
+    var data: String
+}
+
+/// What an event stream wants: a tenant and a set of types (nil: all).
+struct EventFilter: Sendable, Hashable {
+    var tenant: String?
+    var types: Set<String>?
+
+    func matches(_ record: OutboxRecord) -> Bool {
+        (tenant == nil || tenant == record.tenant) && (types == nil || types!.contains(record.type))
+    }
+}
+
+/// The one `LISTEN` of this process, fanned out to every event-stream client.
+///
+/// A notification only wakes the hub; it then reads the outbox after its cursor (`id > cursor`, in id
+/// order) and hands each new row to the subscribers. Since event ids become visible in id order (see
+/// ``EventOutbox``), advancing the cursor never skips a row. The hub must be ``start()``ed before
+/// subscribers arrive, so that its cursor is read after `LISTEN` took effect.
+final class EventHub: Service, Sendable {
+    enum Item: Sendable {
+        case event(OutboxRecord)
+        case heartbeat
+    }
+
+    private struct Subscriber {
+        var filter: EventFilter
+        var continuation: AsyncStream<Item>.Continuation
+    }
+
+    private struct State {
+        var cursor: Int64 = 0
+        var subscribers: [UUID: Subscriber] = [:]
+        var notifications: PostgresNotifications?
+        var stopped = false
+    }
+
+    let pool: PostgresPool
+    let logger: Logger
+    /// Unread events a subscriber may have before it is cut off (it then reconnects and replays).
+    let subscriberBuffer: Int
+    private let state = Mutex(State())
+    private let wake: AsyncStream<Void>
+    private let wakeContinuation: AsyncStream<Void>.Continuation
+
+    init(pool: PostgresPool, logger: Logger, subscriberBuffer: Int = 50_000) {
+        self.pool = pool
+        self.logger = logger
+        self.subscriberBuffer = subscriberBuffer
+        (wake, wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Listens, then reads the current end of the outbox.
+    func start() async throws {
+        let notifications = try await pool.listen(EventOutbox.channel)
+        let rows = try await pool.query("SELECT coalesce(max(id), 0) FROM registry.event")
+        let cursor = try rows[0].decode(Int64.self, at: 0)
+        state.withLock {
+            $0.notifications = notifications
+            $0.cursor = cursor
+        }
+    }
+
+    /// The id of the last event handed out.
+    var cursor: Int64 { state.withLock { $0.cursor } }
+
+    /// Subscribes; returns the subscription id, the hub's cursor at that moment (every later event is
+    /// delivered) and the stream.
+    func subscribe(_ filter: EventFilter) -> (id: UUID, cursor: Int64, stream: AsyncStream<Item>) {
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: Item.self, bufferingPolicy: .bufferingOldest(subscriberBuffer))
+        let id = UUID()
+        let cursor = state.withLock { state -> Int64 in
+            if state.stopped {
+                continuation.finish()
+            } else {
+                state.subscribers[id] = Subscriber(filter: filter, continuation: continuation)
+            }
+            return state.cursor
+        }
+        return (id, cursor, stream)
+    }
+
+    func unsubscribe(_ id: UUID) {
+        let subscriber = state.withLock { $0.subscribers.removeValue(forKey: id) }
+        subscriber?.continuation.finish()
+    }
+
+    /// Sends a heartbeat into a subscriber's stream.
+    func heartbeat(_ id: UUID) {
+        _ = state.withLock { $0.subscribers[id] }?.continuation.yield(.heartbeat)
+    }
+
+    func run() async throws {
+        guard let notifications = state.withLock({ $0.notifications }) else {
+            try await start()
+            return try await run()
+        }
+        let wakeContinuation = self.wakeContinuation
+        let forward = Task {
+            for await _ in notifications { wakeContinuation.yield() }
+        }
+        defer {
+            forward.cancel()
+            let subscribers = state.withLock { state -> [Subscriber] in
+                state.stopped = true
+                defer { state.subscribers = [:] }
+                return Array(state.subscribers.values)
+            }
+            subscribers.forEach { $0.continuation.finish() }
+        }
+        // Catch up once at start, in case a write committed between start() and now.
+        wakeContinuation.yield()
+        await withGracefulShutdownHandler {
+            for await _ in wake {
+                await fetch()
+            }
+        } onGracefulShutdown: {
+            wakeContinuation.finish()
+        }
+    }
+
+    /// Reads every event after the cursor and hands it out; retries on failure at the next wake-up.
+    private func fetch() async {
+        while true {
+            let cursor = self.cursor
+            let records: [OutboxRecord]
+            do {
+                records = try await Self.read(pool, after: cursor, filter: EventFilter(), limit: 1000)
+            } catch let error as PostgresError where error == .poolClosed {
+                return
+            } catch {
+                logger.warning("cannot read the event outbox", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .milliseconds(200))
+                wakeContinuation.yield()
+                return
+            }
+            guard !records.isEmpty else { return }
+            state.withLock { state in
+                for record in records {
+                    var cut: [UUID] = []
+                    for (id, subscriber) in state.subscribers where subscriber.filter.matches(record) {
+                        if case .dropped = subscriber.continuation.yield(.event(record)) { cut.append(id) }
+                    }
+                    for id in cut {
+                        // Too slow: end its stream; the client resumes from its Last-Event-ID.
+                        state.subscribers.removeValue(forKey: id)?.continuation.finish()
+                    }
+                }
+                state.cursor = records.last!.id
+            }
+            if records.count < 1000 { return }
+        }
+    }
+
+    /// Outbox rows after `id`, in id order.
+    static func read(_ pool: PostgresPool, after id: Int64, filter: EventFilter, limit: Int) async throws
+        -> [OutboxRecord]
+    {
+        let rows = try await pool.query(
+            """
+            SELECT id, tenant, type, data FROM registry.event
+            WHERE id > $1 AND ($2::text IS NULL OR tenant = $2) AND ($3::text[] IS NULL OR type = ANY($3))
+            ORDER BY id LIMIT $4
+            """, [id, filter.tenant, filter.types.map { Array($0) }, limit])
+        return try rows.map {
+            OutboxRecord(
+                id: try $0.decode(Int64.self, at: 0), tenant: try $0.decode(String.self, at: 1),
+                type: try $0.decode(String.self, at: 2), data: try $0.decode(String.self, at: 3))
+        }
+    }
+}

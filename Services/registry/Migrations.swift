@@ -1,0 +1,132 @@
+import DTPPostgres
+import Foundation
+import Logging
+
+/// The registry's schema, as numbered migrations applied at start-up.
+///
+/// Each migration runs once, recorded in `registry.schema_migrations`. The whole run holds a
+/// transaction-scoped advisory lock, taken before anything else (even `CREATE SCHEMA`), so that two
+/// replicas starting at the same moment apply the migrations one after the other: the second one waits,
+/// then finds them recorded and does nothing. A failing migration rolls back with everything after it.
+enum Migrations {
+    /// The advisory lock key of the migrator ("DTPM").
+    static let lockKey: Int64 = 0x4454_504D
+
+    /// One step of the schema.
+    struct Migration: Sendable {
+        let version: Int
+        let name: String
+        let sql: String
+    }
+
+    static let all: [Migration] = [
+        Migration(
+            version: 1, name: "twins, history and the event outbox",
+            sql: """
+                CREATE TABLE registry.twin (
+                    id text COLLATE "C" PRIMARY KEY,
+                    tenant text NOT NULL,
+                    status text NOT NULL,
+                    name text,
+                    domains text[] NOT NULL DEFAULT '{}',
+                    doc jsonb NOT NULL,
+                    version integer NOT NULL,
+                    created_at timestamptz NOT NULL,
+                    updated_at timestamptz NOT NULL,
+                    updated_by text
+                );
+                CREATE INDEX twin_tenant_id ON registry.twin (tenant, id);
+                CREATE INDEX twin_updated_at ON registry.twin (updated_at);
+                CREATE TABLE registry.twin_history (
+                    seq bigserial PRIMARY KEY,
+                    twin_id text NOT NULL,
+                    version integer NOT NULL,
+                    op text NOT NULL,
+                    actor text,
+                    changed text[] NOT NULL DEFAULT '{}',
+                    at timestamptz NOT NULL,
+                    doc jsonb NOT NULL
+                );
+                CREATE INDEX twin_history_twin ON registry.twin_history (twin_id, seq);
+                CREATE TABLE registry.event (
+                    id bigserial PRIMARY KEY,
+                    tenant text NOT NULL,
+                    type text NOT NULL,
+                    actor text,
+                    data text NOT NULL,
+                    ts timestamptz NOT NULL DEFAULT now()
+                );
+                """),
+        Migration(
+            version: 2, name: "services, relationships and artifacts",
+            sql: """
+                CREATE TABLE registry.service (
+                    id uuid PRIMARY KEY,
+                    tenant text NOT NULL,
+                    name text NOT NULL,
+                    category text NOT NULL,
+                    doc jsonb NOT NULL,
+                    created_at timestamptz NOT NULL DEFAULT now(),
+                    updated_at timestamptz NOT NULL DEFAULT now(),
+                    updated_by text,
+                    UNIQUE (tenant, name)
+                );
+                CREATE TABLE registry.relationship (
+                    from_id text NOT NULL,
+                    type text NOT NULL,
+                    to_id text NOT NULL,
+                    source text NOT NULL,
+                    created_at timestamptz NOT NULL DEFAULT now(),
+                    PRIMARY KEY (from_id, type, to_id, source)
+                );
+                CREATE INDEX relationship_to ON registry.relationship (to_id);
+                CREATE TABLE registry.artifact (
+                    twin_id text NOT NULL,
+                    name text NOT NULL,
+                    bucket text NOT NULL,
+                    key text NOT NULL,
+                    size bigint NOT NULL,
+                    sha256 text NOT NULL,
+                    content_type text NOT NULL,
+                    created_at timestamptz NOT NULL DEFAULT now(),
+                    created_by text,
+                    PRIMARY KEY (twin_id, name)
+                );
+                CREATE TABLE registry.mirror_cursor (
+                    name text PRIMARY KEY,
+                    last_id bigint NOT NULL
+                );
+                """),
+    ]
+
+    /// Applies the migrations that `pool`'s database lacks; returns the versions it applied.
+    @discardableResult
+    static func migrate(_ pool: PostgresPool, logger: Logger) async throws -> [Int] {
+        try await pool.transaction { connection in
+            try await connection.execute("SELECT pg_advisory_xact_lock($1)", [lockKey])
+            try await connection.executeScript(
+                """
+                CREATE SCHEMA IF NOT EXISTS registry;
+                CREATE TABLE IF NOT EXISTS registry.schema_migrations (
+                    version integer PRIMARY KEY,
+                    name text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now()
+                );
+                """)
+            let done = Set(
+                try await connection.query("SELECT version FROM registry.schema_migrations").map {
+                    try $0.decode(Int.self, at: 0)
+                })
+            var applied: [Int] = []
+            for migration in all where !done.contains(migration.version) {
+                try await connection.executeScript(migration.sql)
+                try await connection.execute(
+                    "INSERT INTO registry.schema_migrations (version, name) VALUES ($1, $2)",
+                    [migration.version, migration.name])
+                applied.append(migration.version)
+                logger.notice("applied migration", metadata: ["version": "\(migration.version)"])
+            }
+            return applied
+        }
+    }
+}

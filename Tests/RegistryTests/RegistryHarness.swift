@@ -37,8 +37,27 @@ struct RegistryHarness: Sendable {
             url: try TestEnvironment.shared.require("DTP_PG_URL")
         ).database
         let admin = PostgresPool(configuration: adminConfiguration, size: 1)
-        try await admin.execute("DROP DATABASE IF EXISTS \(configuration.database) WITH (FORCE)")
-        await admin.close()
+        do {
+            try await drop(configuration.database, using: admin)
+            await admin.close()
+        } catch {
+            await admin.close()
+            throw error
+        }
+    }
+
+    /// A plain DROP stops an autovacuum worker on the database by itself, which FORCE cannot (the worker is
+    /// the superuser's); it fails only while a session of ours lingers, so it is retried a while first.
+    private static func drop(_ database: String, using admin: PostgresPool) async throws {
+        for _ in 0..<50 {
+            do {
+                try await admin.execute("DROP DATABASE IF EXISTS \(database)")
+                return
+            } catch let error as PostgresError where error.sqlState == "55006" {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        try await admin.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
     }
 
     /// Runs `body` against a live registry; the database is dropped afterwards.

@@ -49,7 +49,11 @@ struct ServiceProcessTests {
     func gracefulShutdown() async throws {
         let client = try HTTPClient(configuration: .init(connectTimeout: .seconds(1), timeout: .seconds(2)))
         let port = TestPorts.free()
-        let (process, output) = try launch(["DTP_HTTP_PORT": String(port), "LOG_LEVEL": "info"])
+        // The registry with the local environment's settings: it migrates its schema, then serves.
+        var environment = TestEnvironment.shared.values
+        environment["DTP_HTTP_PORT"] = String(port)
+        environment["LOG_LEVEL"] = "info"
+        let (process, output) = try launch(environment)
         var up = false
         for _ in 0..<200 where !up {
             up = await healthz(port: port, client: client)

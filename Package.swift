@@ -103,6 +103,20 @@ let package = Package(
             ],
             path: "Shared/ServiceKit", swiftSettings: swiftSettings),
 
+        // What both twin generators share: MQTT publishing with a bounded QoS 1 queue, the in-memory
+        // window, the InfluxDB sinks, registry self-registration and the UI assets.
+        .target(
+            name: "DTPTwinStack",
+            dependencies: [
+                "DTPServiceKit", "DTPMQTT", "DTPInfluxDB", "DTPHTTP", logging,
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/TwinStack", swiftSettings: swiftSettings),
+
         // Services: one executable each.
         .executableTarget(
             name: "Registry",
@@ -124,10 +138,10 @@ let package = Package(
             name: "MQTTIngestor", dependencies: serviceDependencies,
             path: "Services/mqtt-ingestor", swiftSettings: swiftSettings),
         .executableTarget(
-            name: "LiftGenerator", dependencies: serviceDependencies,
+            name: "LiftGenerator", dependencies: serviceDependencies + twinStackDependencies,
             path: "Services/lift-generator", swiftSettings: swiftSettings),
         .executableTarget(
-            name: "HVACGenerator", dependencies: serviceDependencies,
+            name: "HVACGenerator", dependencies: serviceDependencies + twinStackDependencies,
             path: "Services/hvac-generator", swiftSettings: swiftSettings),
 
         // Tools: the wiring check and the benchmarks.
@@ -187,6 +201,18 @@ let package = Package(
             ],
             path: "Tests/RegistryTests", swiftSettings: swiftSettings),
         .testTarget(
+            name: "DTPTwinStackTests",
+            dependencies: ["DTPTwinStack", "DTPMQTT", "DTPHTTP", "DTPTestSupport", logging],
+            path: "Tests/TwinStackTests", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DTPLiftGeneratorTests",
+            dependencies: ["LiftGenerator", "DTPModel"] + generatorTestDependencies,
+            path: "Tests/LiftGeneratorTests", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DTPHVACGeneratorTests",
+            dependencies: ["HVACGenerator", "DTPModel"] + generatorTestDependencies,
+            path: "Tests/HVACGeneratorTests", swiftSettings: swiftSettings),
+        .testTarget(
             name: "DTPCtlTests", dependencies: ["DTPTestSupport"],
             path: "Tests/DTPCtlTests", swiftSettings: swiftSettings),
     ]
@@ -195,4 +221,23 @@ let package = Package(
 /// What every service executable links; each service issue adds the shared libraries it uses.
 var serviceDependencies: [Target.Dependency] {
     ["DTPServiceKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+}
+
+/// What the two twin generators link on top of the service dependencies.
+var twinStackDependencies: [Target.Dependency] {
+    [
+        "DTPTwinStack", "DTPMQTT", "DTPInfluxDB", "DTPHTTP", logging,
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HTTPTypes", package: "swift-http-types"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+    ]
+}
+
+/// What the generators' tests use: the real broker, HTTP calls to the app, and the shared stack.
+var generatorTestDependencies: [Target.Dependency] {
+    [
+        "DTPTwinStack", "DTPMQTT", "DTPHTTP", "DTPInfluxDB", "DTPServiceKit", "DTPTestSupport", logging,
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+    ]
 }

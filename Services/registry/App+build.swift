@@ -1,5 +1,6 @@
 import DTPAuth
 import DTPHTTP
+import DTPNeo4j
 import DTPPostgres
 import DTPS3
 import DTPServiceKit
@@ -38,6 +39,12 @@ func buildApplication(_ config: RegistryConfig) async throws -> some Application
     if let s3 = config.s3, let http {
         artifacts = ArtifactStorage(
             s3: S3Client(configuration: s3, httpClient: http, logger: logger), maxBytes: config.maxArtifactBytes)
+    }
+    if let neo4j = config.neo4j, let http {
+        services.append(
+            Neo4jMirror(
+                pool: pool, neo4j: Neo4jClient(configuration: neo4j, httpClient: http, logger: logger), hub: hub,
+                logger: logger, initialBackoff: config.mirrorBackoff))
     }
     let router = try buildRouter(config, pool: pool, hub: hub, artifacts: artifacts)
     services.append(Closer(pool: pool, http: http))

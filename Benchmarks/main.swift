@@ -4,6 +4,7 @@
 //   dtp-bench mqtt [messages]    QoS 1 receive rate through DTPMQTT vs a bare C libmosquitto subscriber
 //   dtp-bench influx [points]    InfluxDB writes through DTPInfluxDB vs curl posting the same line protocol
 //   dtp-bench s3 [MiB]           S3 put and get throughput for one object
+//   dtp-bench registry [seconds] the registry (dtp-registry, built next to dtp-bench) at 32 connections
 //   dtp-bench all                every one of them with its default size
 //
 // Settings come from the local environment (.dtp/env, or DTP_HOME/env), as for the tests.
@@ -18,8 +19,9 @@ let benchmarks: [String: @Sendable (Int?) async throws -> Void] = [
     "mqtt": { try await MQTTReceiveBenchmark.run(messages: $0 ?? 100_000) },
     "influx": { try await InfluxWriteBenchmark.run(points: $0 ?? 200_000) },
     "s3": { try await S3ThroughputBenchmark.run(megabytes: $0 ?? 20) },
+    "registry": { try await RegistryBenchmark.run(seconds: $0 ?? 5) },
 ]
-let order = ["copy", "mqtt", "influx", "s3"]
+let order = ["copy", "mqtt", "influx", "s3", "registry"]
 
 guard which == "all" || benchmarks[which] != nil else {
     FileHandle.standardError.write(Data("usage: dtp-bench \(order.joined(separator: "|"))|all [size]\n".utf8))

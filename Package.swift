@@ -193,7 +193,8 @@ let package = Package(
         .testTarget(
             name: "DTPRegistryTests",
             dependencies: [
-                "Registry", "DTPAuth", "DTPHTTP", "DTPModel", "DTPPostgres", "DTPS3", "DTPTestSupport", logging,
+                "Registry", "DTPAuth", "DTPHTTP", "DTPModel", "DTPNeo4j", "DTPPostgres", "DTPS3", "DTPTestSupport",
+                logging, .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -1,5 +1,8 @@
 import DTPAuth
+import DTPHTTP
+import DTPNeo4j
 import DTPPostgres
+import DTPS3
 import DTPServiceKit
 import Foundation
 import HTTPTypes
@@ -21,13 +24,37 @@ func buildApplication(_ config: RegistryConfig) async throws -> some Application
         await pool.close()
         throw error
     }
-    let router = try buildRouter(config, pool: pool, hub: hub)
-    return ServiceApplication.application(
-        settings: config.settings, router: router, services: [hub, PoolCloser(pool: pool)], logger: logger)
+    var services: [any Service] = [hub]
+    // One libcurl client for the stores behind the registry (S3, Neo4j), only when one is configured.
+    var http: HTTPClient?
+    if config.s3 != nil || config.neo4j != nil {
+        do {
+            http = try HTTPClient(configuration: HTTPClient.Configuration(logger: logger))
+        } catch {
+            await pool.close()
+            throw error
+        }
+    }
+    var artifacts: ArtifactStorage?
+    if let s3 = config.s3, let http {
+        artifacts = ArtifactStorage(
+            s3: S3Client(configuration: s3, httpClient: http, logger: logger), maxBytes: config.maxArtifactBytes)
+    }
+    if let neo4j = config.neo4j, let http {
+        services.append(
+            Neo4jMirror(
+                pool: pool, neo4j: Neo4jClient(configuration: neo4j, httpClient: http, logger: logger), hub: hub,
+                logger: logger, initialBackoff: config.mirrorBackoff))
+    }
+    let router = try buildRouter(config, pool: pool, hub: hub, artifacts: artifacts)
+    services.append(Closer(pool: pool, http: http))
+    return ServiceApplication.application(settings: config.settings, router: router, services: services, logger: logger)
 }
 
 /// The router with every route of the registry.
-func buildRouter(_ config: RegistryConfig, pool: PostgresPool, hub: EventHub) throws -> Router<RegistryContext> {
+func buildRouter(
+    _ config: RegistryConfig, pool: PostgresPool, hub: EventHub, artifacts: ArtifactStorage? = nil
+) throws -> Router<RegistryContext> {
     let readiness = [
         ReadinessCheck("postgres") { _ = try await pool.query("SELECT 1") }
     ]
@@ -43,15 +70,18 @@ func buildRouter(_ config: RegistryConfig, pool: PostgresPool, hub: EventHub) th
     EventStreamController(hub: hub, heartbeat: config.heartbeat).addRoutes(to: api)
     ServiceController(pool: pool, maxBodyBytes: config.maxBodyBytes).addRoutes(to: api)
     RelationshipController(pool: pool, maxBodyBytes: config.maxBodyBytes).addRoutes(to: api)
+    ArtifactController(pool: pool, storage: artifacts).addRoutes(to: api)
     return router
 }
 
-/// Closes the pool when the application shuts down, after the server has stopped.
-struct PoolCloser: Service {
+/// Closes the pool and the HTTP client when the application shuts down, after the server has stopped.
+struct Closer: Service {
     let pool: PostgresPool
+    let http: HTTPClient?
 
     func run() async throws {
         try? await gracefulShutdown()
         await pool.close()
+        await http?.shutdown()
     }
 }

@@ -44,6 +44,7 @@ final class EventHub: Service, Sendable {
     private struct State {
         var cursor: Int64 = 0
         var subscribers: [UUID: Subscriber] = [:]
+        var watchers: [UUID: AsyncStream<Void>.Continuation] = [:]
         var notifications: PostgresNotifications?
         var stopped = false
     }
@@ -94,6 +95,25 @@ final class EventHub: Service, Sendable {
         return (id, cursor, stream)
     }
 
+    /// A stream that yields whenever new events have been read (coalesced: at most one pending), for
+    /// in-process followers such as the Neo4j mirror that read the outbox themselves. It ends when the
+    /// hub stops or the caller's task is cancelled.
+    func watch() -> AsyncStream<Void> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let id = UUID()
+        let added = state.withLock { state -> Bool in
+            guard !state.stopped else { return false }
+            state.watchers[id] = continuation
+            return true
+        }
+        if added {
+            continuation.onTermination = { [weak self] _ in self?.state.withLock { _ = $0.watchers.removeValue(forKey: id) } }
+        } else {
+            continuation.finish()
+        }
+        return stream
+    }
+
     func unsubscribe(_ id: UUID) {
         let subscriber = state.withLock { $0.subscribers.removeValue(forKey: id) }
         subscriber?.continuation.finish()
@@ -115,12 +135,16 @@ final class EventHub: Service, Sendable {
         }
         defer {
             forward.cancel()
-            let subscribers = state.withLock { state -> [Subscriber] in
+            let (subscribers, watchers) = state.withLock { state in
                 state.stopped = true
-                defer { state.subscribers = [:] }
-                return Array(state.subscribers.values)
+                defer {
+                    state.subscribers = [:]
+                    state.watchers = [:]
+                }
+                return (Array(state.subscribers.values), Array(state.watchers.values))
             }
             subscribers.forEach { $0.continuation.finish() }
+            watchers.forEach { $0.finish() }
         }
         // Catch up once at start, in case a write committed between start() and now.
         wakeContinuation.yield()
@@ -149,7 +173,7 @@ final class EventHub: Service, Sendable {
                 return
             }
             guard !records.isEmpty else { return }
-            state.withLock { state in
+            let watchers = state.withLock { state in
                 for record in records {
                     var cut: [UUID] = []
                     for (id, subscriber) in state.subscribers where subscriber.filter.matches(record) {
@@ -161,7 +185,9 @@ final class EventHub: Service, Sendable {
                     }
                 }
                 state.cursor = records.last!.id
+                return Array(state.watchers.values)
             }
+            for watcher in watchers { watcher.yield() }
             if records.count < 1000 { return }
         }
     }

@@ -15,6 +15,10 @@ struct OpenAPIController: Sendable {
         var authenticated = true
         var parameters: [String] = []
         var hasBody = false
+        /// A raw byte body (`application/octet-stream`) instead of a JSON object.
+        var binaryBody = false
+        /// Answers beyond 200/400/401/404, by status code.
+        var responses: [String: String] = [:]
     }
 
     static let operations: [Operation] = [
@@ -49,6 +53,25 @@ struct OpenAPIController: Sendable {
         Operation(method: "get", path: "/api/registry/relationships", summary: "List relationships", parameters: ["twin"]),
         Operation(method: "post", path: "/api/registry/relationships", summary: "Add a relationship", hasBody: true),
         Operation(method: "delete", path: "/api/registry/relationships", summary: "Remove a relationship", hasBody: true),
+        Operation(
+            method: "get", path: "/api/registry/twins/{id}/artifacts", summary: "A twin's artifact manifests",
+            responses: ["503": "Artifact storage is not configured or unavailable"]),
+        Operation(
+            method: "put", path: "/api/registry/twins/{id}/artifacts/{name}",
+            summary: "Store an artifact (body streamed to S3; Content-Length required)", binaryBody: true,
+            responses: [
+                "201": "Stored", "411": "Content-Length missing", "413": "Larger than DTP_REGISTRY_MAX_ARTIFACT_BYTES",
+                "502": "S3 refused the upload", "503": "Artifact storage is not configured or unavailable",
+            ]),
+        Operation(
+            method: "get", path: "/api/registry/twins/{id}/artifacts/{name}",
+            summary: "Redirect (302) to a presigned download URL",
+            responses: ["302": "Location: a presigned GET URL", "503": "Artifact storage is not configured"]),
+        Operation(
+            method: "delete", path: "/api/registry/twins/{id}/artifacts/{name}", summary: "Delete an artifact",
+            responses: [
+                "502": "S3 refused the deletion", "503": "Artifact storage is not configured or unavailable",
+            ]),
     ]
 
     static func document() -> JSONValue {
@@ -75,7 +98,18 @@ struct OpenAPIController: Sendable {
                     "404": ["description": "Not found"],
                 ],
             ]
-            if operation.hasBody {
+            if case .object(var responses) = entry["responses"] {
+                for (status, description) in operation.responses {
+                    responses[status] = ["description": .string(description)]
+                }
+                entry["responses"] = .object(responses)
+            }
+            if operation.binaryBody {
+                entry["requestBody"] = [
+                    "required": true,
+                    "content": ["application/octet-stream": ["schema": ["type": "string", "format": "binary"]]],
+                ]
+            } else if operation.hasBody {
                 entry["requestBody"] = ["content": ["application/json": ["schema": ["type": "object"]]]]
             }
             if !operation.authenticated { entry["security"] = [] }

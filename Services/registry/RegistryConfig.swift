@@ -30,6 +30,8 @@ struct RegistryConfig: Sendable {
     var maxBulkBytes: Int
     /// `DTP_REGISTRY_MAX_ARTIFACT_BYTES`: the largest artifact.
     var maxArtifactBytes: Int
+    /// The Neo4j mirror's first pause after a failure (it doubles up to 30 s).
+    var mirrorBackoff: Duration = .milliseconds(250)
 
     /// A configuration given directly, as tests build it.
     init(

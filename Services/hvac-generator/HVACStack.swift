@@ -76,20 +76,23 @@ final class HVACStack: Sendable {
         }
         // Recorded before it is published, so that whatever a subscriber has seen the UI's API has too.
         energy.append(tick.status, at: date)
-        var points = [
+        let timestamp = TwinTimestamp.influxTimestamp(date)
+        sink.write([
             InfluxPoint(
                 measurement: "energy", tags: ["site": configuration.site, "hvac_state": tick.status.hvac_state],
                 fields: [("kwh", .float(tick.status.kwh)), ("kw", .float(tick.status.kw)), ("cost", .float(tick.status.cost))],
-                date: date)
-        ]
+                timestamp: timestamp)
+        ])
         if let event = tick.event {
             events.append(event, at: date)
-            points.append(
-                InfluxPoint(
-                    measurement: "hvac_event", tags: ["site": configuration.site],
-                    fields: [("state", .string(event.state))], date: date))
+            // Only the event goes to the central InfluxDB; energy stays in the stack's own.
+            sink.write(
+                [
+                    InfluxPoint(
+                        measurement: "hvac_event", tags: ["site": configuration.site],
+                        fields: [("state", .string(event.state))], timestamp: timestamp)
+                ], mirror: true)
         }
-        sink.write(points, mirror: tick.event != nil)
         for message in tick.messages { publisher.send(message) }
         return tick
     }
@@ -110,12 +113,12 @@ final class HVACStack: Sendable {
         if let local = sink.local {
             let rows = try await query(local, "SELECT \"kw\", \"kwh\", \"cost\", \"hvac_state\" FROM \"energy\"", minutes)
             return rows.compactMap { row in
-                guard let date = row.date(), let kw = row.double("kw"), let kwh = row.double("kwh"),
+                guard let ts = TwinTimestamp.string(row), let kw = row.double("kw"), let kwh = row.double("kwh"),
                     let cost = row.double("cost")
                 else { return nil }
                 return EnergyStatus(
                     site: configuration.site, hvac_state: row.string("hvac_state") ?? "", kw: kw, kwh: kwh, cost: cost,
-                    ts: TwinTimestamp.string(date))
+                    ts: ts)
             }
         }
         return energy.elements(since: Date().addingTimeInterval(-Double(minutes) * 60)).map(\.element)
@@ -126,8 +129,8 @@ final class HVACStack: Sendable {
         if let local = sink.local {
             let rows = try await query(local, "SELECT \"state\" FROM \"hvac_event\"", minutes)
             return rows.compactMap { row in
-                guard let date = row.date(), let state = row.string("state") else { return nil }
-                return HVACEvent(site: configuration.site, state: state, ts: TwinTimestamp.string(date))
+                guard let ts = TwinTimestamp.string(row), let state = row.string("state") else { return nil }
+                return HVACEvent(site: configuration.site, state: state, ts: ts)
             }
         }
         return events.elements(since: Date().addingTimeInterval(-Double(minutes) * 60)).map(\.element)
@@ -143,7 +146,7 @@ final class HVACStack: Sendable {
             select + " WHERE \"site\" = \(InfluxQL.string(configuration.site)) AND time > now() - \(minutes)m"
             + " ORDER BY time ASC"
         do {
-            return try await client.query(statement, epoch: .milliseconds).series.flatMap(\.rows)
+            return try await client.query(statement, epoch: .microseconds).series.flatMap(\.rows)
         } catch {
             throw APIError.unavailable("the stack's InfluxDB did not answer: \(error)")
         }

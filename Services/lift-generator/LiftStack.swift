@@ -79,7 +79,7 @@ final class LiftStack: Sendable {
             [
                 InfluxPoint(
                     measurement: "vibration", tags: ["lift_id": configuration.liftID],
-                    fields: [("rms", .float(tick.telemetry.rms))], date: date)
+                    fields: [("rms", .float(tick.telemetry.rms))], timestamp: TwinTimestamp.influxTimestamp(date))
             ])
         if let alert = tick.alert { record(alert, at: date) }
         for message in tick.messages { publisher.send(message) }
@@ -117,7 +117,8 @@ final class LiftStack: Sendable {
             [
                 InfluxPoint(
                     measurement: "alert", tags: ["lift_id": configuration.liftID],
-                    fields: [("rms", .float(alert.rms)), ("threshold", .float(alert.threshold))], date: date)
+                    fields: [("rms", .float(alert.rms)), ("threshold", .float(alert.threshold))],
+                    timestamp: TwinTimestamp.influxTimestamp(date))
             ], mirror: true)
     }
 
@@ -126,8 +127,8 @@ final class LiftStack: Sendable {
         if let local = sink.local {
             let rows = try await query(local, measurement: "vibration", fields: ["rms"], minutes: minutes)
             return rows.compactMap { row in
-                guard let date = row.date(), let rms = row.double("rms") else { return nil }
-                return VibrationPoint(ts: TwinTimestamp.string(date), rms: rms)
+                guard let ts = TwinTimestamp.string(row), let rms = row.double("rms") else { return nil }
+                return VibrationPoint(ts: ts, rms: rms)
             }
         }
         return vibration.elements(since: Date().addingTimeInterval(-Double(minutes) * 60)).map(\.element)
@@ -138,10 +139,10 @@ final class LiftStack: Sendable {
         if let local = sink.local {
             let rows = try await query(local, measurement: "alert", fields: ["rms", "threshold"], minutes: minutes)
             return rows.compactMap { row in
-                guard let date = row.date(), let rms = row.double("rms"), let threshold = row.double("threshold")
+                guard let ts = TwinTimestamp.string(row), let rms = row.double("rms"),
+                    let threshold = row.double("threshold")
                 else { return nil }
-                return VibrationAlert(
-                    lift_id: configuration.liftID, rms: rms, threshold: threshold, ts: TwinTimestamp.string(date))
+                return VibrationAlert(lift_id: configuration.liftID, rms: rms, threshold: threshold, ts: ts)
             }
         }
         return alerts.elements(since: Date().addingTimeInterval(-Double(minutes) * 60)).map(\.element)
@@ -155,7 +156,7 @@ final class LiftStack: Sendable {
             "SELECT \(columns) FROM \(InfluxQL.identifier(measurement)) WHERE \"lift_id\" = "
             + "\(InfluxQL.string(configuration.liftID)) AND time > now() - \(minutes)m ORDER BY time ASC"
         do {
-            return try await client.query(statement, epoch: .milliseconds).series.flatMap(\.rows)
+            return try await client.query(statement, epoch: .microseconds).series.flatMap(\.rows)
         } catch {
             throw APIError.unavailable("the stack's InfluxDB did not answer: \(error)")
         }

@@ -9,7 +9,8 @@ import Synchronization
 ///
 /// The tick loop only appends to a bounded buffer; this service flushes it every second, so a slow or
 /// absent InfluxDB never holds up the simulation. When the buffer is full the oldest points go and
-/// are counted (``droppedPoints``). Failures are logged once per streak.
+/// are counted (``droppedPoints``), as are points the server refuses. Failures are logged once per streak
+/// and retried at the next flush.
 public final class InfluxSink: Service, Sendable {
     /// A client of the stack's own InfluxDB, for writes and for the UI's queries.
     public let local: InfluxDBClient?
@@ -64,7 +65,7 @@ public final class InfluxSink: Service, Sendable {
         if lost > 0 { dropped.add(lost, ordering: .relaxed) }
     }
 
-    /// Points lost to a full buffer.
+    /// Points lost to a full buffer or refused by the server.
     public var droppedPoints: Int { dropped.load(ordering: .relaxed) }
     /// Points written.
     public var writtenPoints: Int { written.load(ordering: .relaxed) }
@@ -97,20 +98,28 @@ public final class InfluxSink: Service, Sendable {
             }
             return (buffers.local, buffers.central)
         }
-        if let local, !localPoints.isEmpty {
-            if await attempt("local", { try await local.write(localPoints) }) {
-                written.add(localPoints.count, ordering: .relaxed)
-            } else {
-                requeue(localPoints, central: false)
-            }
+        if let local, !localPoints.isEmpty { await send(localPoints, to: local, target: "local") }
+        if let central, !centralPoints.isEmpty { await send(centralPoints, to: central, target: "central") }
+    }
+
+    /// Writes `points`; on a failure that a later attempt can cure they go back to the buffer, on one
+    /// it cannot (points the server refuses) they are dropped and counted, so they do not block the rest.
+    private func send(_ points: [InfluxPoint], to client: InfluxDBClient, target: String) async {
+        guard let error = await attempt(target, { try await client.write(points) }) else {
+            written.add(points.count, ordering: .relaxed)
+            return
         }
-        if let central, !centralPoints.isEmpty {
-            if await attempt("central", { try await central.write(centralPoints) }) {
-                written.add(centralPoints.count, ordering: .relaxed)
-            } else {
-                requeue(centralPoints, central: true)
-            }
+        let refused: [InfluxDBError] = [.rejectedPoints, .badRequest, .invalidPoint, .tooLarge]
+        if let influx = error as? InfluxDBError, refused.contains(influx) {
+            // A partial write stored the others; the refused ones would be refused again.
+            dropped.add(influx == .rejectedPoints ? influx.droppedPoints ?? max(1, influx.rejectedLines.count) : points.count, ordering: .relaxed)
+            return
         }
+        if target == "local", client.configuration.api == .v1, error as? InfluxDBError == .notFound {
+            // The database went missing (or the server was down at start): create it for the next flush.
+            _ = await attempt(target) { try await client.createDatabase(client.configuration.database) }
+        }
+        requeue(points, central: target == "central")
     }
 
     private func requeue(_ points: [InfluxPoint], central: Bool) {
@@ -123,19 +132,19 @@ public final class InfluxSink: Service, Sendable {
         }
     }
 
-    /// Runs `body`, logging the first failure of a streak and the recovery; true on success.
-    private func attempt(_ target: String, _ body: () async throws -> Void) async -> Bool {
+    /// Runs `body`, logging the first failure of a streak and the recovery; nil on success, else the error.
+    private func attempt(_ target: String, _ body: () async throws -> Void) async -> (any Error)? {
         do {
             try await body()
             let recovered = buffers.withLock { $0.failing.remove(target) != nil }
             if recovered { logger.info("InfluxDB writes recovered", metadata: ["target": "\(target)"]) }
-            return true
+            return nil
         } catch {
             let first = buffers.withLock { $0.failing.insert(target).inserted }
             if first {
-                logger.info("InfluxDB write failed; retrying", metadata: ["target": "\(target)", "error": "\(error)"])
+                logger.info("InfluxDB write failed", metadata: ["target": "\(target)", "error": "\(error)"])
             }
-            return false
+            return error
         }
     }
 }

@@ -77,7 +77,7 @@ public struct TwinStackSettings: Sendable {
         if tokenValue != nil && orgValue == nil { reader.report(org, "is required with \(token) (InfluxDB 2)") }
         let bucketValue = reader.string(bucket, default: "signals")
         return InfluxDBConfiguration(
-            url: address, org: orgValue, bucket: bucketValue, token: tokenValue, precision: .milliseconds,
+            url: address, org: orgValue, bucket: bucketValue, token: tokenValue, precision: .microseconds,
             maxAttempts: 2, requestTimeout: .seconds(10))
     }
 }

@@ -5,7 +5,19 @@ import Foundation
 public enum TwinTimestamp {
     /// `date` in the earlier format.
     public static func string(_ date: Date) -> String {
-        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down))
+        string(microseconds: microseconds(date))
+    }
+
+    /// `date` as whole microseconds since the epoch, the precision of ``string(_:)``.
+    ///
+    /// InfluxDB points are stamped with this number, so a time read back from InfluxDB formats to exactly
+    /// the `ts` that went out over MQTT; a round trip through `Date`'s floating point could lose one.
+    public static func microseconds(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down))
+    }
+
+    /// Whole microseconds since the epoch in the earlier format.
+    public static func string(microseconds micros: Int64) -> String {
         let seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
         let fraction = micros - seconds * 1_000_000
         var time = time_t(seconds)

@@ -39,7 +39,11 @@ enum FleetPublishBenchmark {
             }
             print(String(format: "  QoS %d median ratio fleet/C: %.3f", qos, ratios.sorted()[ratios.count / 2]))
         }
-        for (name, binary) in [("dtp-lift", lift), ("dtp-hvac", hvac)] {
+        var binaries = [("dtp-lift", lift), ("dtp-hvac", hvac)]
+        for name in ["dtp-lift", "dtp-hvac"] {
+            if let binary = staticBinary(name) { binaries.append(("\(name) (static stdlib)", binary)) }
+        }
+        for (name, binary) in binaries {
             let rss = try idleRSS(binary, environment: environment)
             print(
                 String(
@@ -47,6 +51,16 @@ enum FleetPublishBenchmark {
                     Double(rss["VmRSS"] ?? 0) / 1024, Double(rss["RssAnon"] ?? 0) / 1024,
                     Double(rss["RssFile"] ?? 0) / 1024))
         }
+    }
+
+    /// The build the container image ships, when one is there: `swift build -c release
+    /// --static-swift-stdlib --product <name> --scratch-path .build-static` (or `DTP_STATIC_BIN_DIR`).
+    /// Its file-backed pages are the binary's own rather than shared Swift libraries, so it is measured
+    /// next to the dynamically linked build, not instead of it.
+    private static func staticBinary(_ name: String) -> String? {
+        let folder = ProcessInfo.processInfo.environment["DTP_STATIC_BIN_DIR"] ?? ".build-static/release"
+        let path = URL(fileURLWithPath: folder).appendingPathComponent(name).path
+        return FileManager.default.isExecutableFile(atPath: path) ? path : nil
     }
 
     /// The environment of `$DTP_HOME/env` under the process's own.

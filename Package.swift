@@ -201,6 +201,10 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/RegistryTests", swiftSettings: swiftSettings),
+        .target(
+            name: "DTPTwinStackTestSupport",
+            dependencies: ["DTPMQTT", "DTPInfluxDB", "DTPHTTP", "DTPTestSupport"],
+            path: "Tests/TwinStackSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "DTPTwinStackTests",
             dependencies: ["DTPTwinStack", "DTPMQTT", "DTPHTTP", "DTPTestSupport", logging],
@@ -237,7 +241,8 @@ var twinStackDependencies: [Target.Dependency] {
 /// What the generators' tests use: the real broker, HTTP calls to the app, and the shared stack.
 var generatorTestDependencies: [Target.Dependency] {
     [
-        "DTPTwinStack", "DTPMQTT", "DTPHTTP", "DTPInfluxDB", "DTPServiceKit", "DTPTestSupport", logging,
+        "DTPTwinStack", "DTPMQTT", "DTPHTTP", "DTPInfluxDB", "DTPServiceKit", "DTPTestSupport",
+        "DTPTwinStackTestSupport", logging,
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
     ]

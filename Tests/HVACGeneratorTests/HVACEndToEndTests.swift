@@ -1,6 +1,7 @@
 import DTPHTTP
 import DTPMQTT
 import DTPTestSupport
+import DTPTwinStackTestSupport
 import DTPTwinStack
 import Foundation
 import Synchronization

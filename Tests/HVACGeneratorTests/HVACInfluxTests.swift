@@ -1,6 +1,7 @@
 import DTPHTTP
 import DTPInfluxDB
 import DTPTestSupport
+import DTPTwinStackTestSupport
 import DTPTwinStack
 import Foundation
 import Testing
@@ -10,7 +11,7 @@ import Testing
 /// The Energy & HVAC app with its own InfluxDB and a central one, both real 1.x databases without a token.
 @Suite struct HVACInfluxTests {
     @Test func energyAndEventsLandInTheStacksInfluxDBAndOnlyEventsAreMirrored() async throws {
-        try await ScratchInflux.with { influx in
+        try await TwinStackInflux.with(http: HVACTest.http) { influx in
             let broker = try HVACTest.brokerURL
             let site = "site-influx-\(UUID().uuidString.prefix(8).lowercased())"
             let (environment, events, _) = HVACTest.environment(
@@ -31,8 +32,8 @@ import Testing
             let energyQuery = "SELECT \"kw\", \"kwh\", \"cost\", \"hvac_state\" FROM \"energy\" \(siteFilter)"
             let eventQuery = "SELECT \"state\" FROM \"hvac_event\" \(siteFilter)"
             try await Wait.until("the seen statuses and events in the stack's InfluxDB", within: 60) {
-                let energy = (try? await ScratchInflux.rows(influx.local, energyQuery)) ?? []
-                let changes = (try? await ScratchInflux.rows(influx.local, eventQuery)) ?? []
+                let energy = (try? await TwinStackInflux.rows(influx.local, energyQuery)) ?? []
+                let changes = (try? await TwinStackInflux.rows(influx.local, eventQuery)) ?? []
                 let energyTimes = Set(energy.compactMap(TwinTimestamp.string))
                 let eventTimes = Set(changes.compactMap(TwinTimestamp.string))
                 return seenStatuses.allSatisfy { energyTimes.contains($0.ts) }
@@ -81,11 +82,11 @@ import Testing
 
             // The stack created its own database, with the documented measurements, tags and fields.
             #expect(try await influx.databases().contains(influx.local.configuration.database))
-            #expect(try await ScratchInflux.measurements(influx.local) == ["energy", "hvac_event"])
-            let energySchema = try await ScratchInflux.schema(influx.local, "energy")
+            #expect(try await TwinStackInflux.measurements(influx.local) == ["energy", "hvac_event"])
+            let energySchema = try await TwinStackInflux.schema(influx.local, "energy")
             #expect(energySchema.fields == ["kwh": "float", "kw": "float", "cost": "float"])
             #expect(energySchema.tags == ["site", "hvac_state"])
-            let eventSchema = try await ScratchInflux.schema(influx.local, "hvac_event")
+            let eventSchema = try await TwinStackInflux.schema(influx.local, "hvac_event")
             #expect(eventSchema.fields == ["state": "string"])
             #expect(eventSchema.tags == ["site"])
 
@@ -94,9 +95,9 @@ import Testing
             func described(_ rows: [InfluxRow]) -> Set<String> {
                 Set(rows.map { "\(TwinTimestamp.string($0) ?? "?") \($0.string("state") ?? "?")" })
             }
-            let localEvents = described(try await ScratchInflux.rows(influx.local, eventQuery))
-            let centralEvents = described(try await ScratchInflux.rows(influx.central, eventQuery))
-            #expect(try await ScratchInflux.measurements(influx.central) == ["hvac_event"])
+            let localEvents = described(try await TwinStackInflux.rows(influx.local, eventQuery))
+            let centralEvents = described(try await TwinStackInflux.rows(influx.central, eventQuery))
+            #expect(try await TwinStackInflux.measurements(influx.central) == ["hvac_event"])
             #expect(centralEvents == localEvents.subtracting(["\(extraTS) HEATING"]))
             for event in seenEvents { #expect(centralEvents.contains("\(event.ts) \(event.state)")) }
             #expect(hvac.stack.sink.droppedPoints == 0)

@@ -2,6 +2,7 @@ import DTPHTTP
 import DTPMQTT
 import DTPServiceKit
 import DTPTestSupport
+import DTPTwinStackTestSupport
 import Foundation
 import Hummingbird
 import Logging
@@ -73,59 +74,4 @@ enum HVACTest {
     static func get<T: Decodable>(_ url: String, as type: T.Type) async throws -> T {
         try await http.json(.get, url: url, as: T.self)
     }
-}
-
-/// Collects every message a subscriber receives, in the background.
-final class Collector: Sendable {
-    let client: MQTTClient
-    private let store = MessageStore()
-    private let task: Task<Void, Never>
-
-    init(brokerURL: String, topics: [String], clientID: String = "test-sub-\(UUID().uuidString)",
-         session: MQTTConfiguration.Session = .cleanStart) async throws {
-        var configuration = try MQTTConfiguration(url: brokerURL, clientID: clientID)
-        configuration.session = session
-        configuration.reconnectDelayMax = .seconds(2)
-        client = try MQTTClient(configuration: configuration)
-        try await client.connect()
-        for topic in topics { _ = try await client.subscribe(to: topic, qos: .atLeastOnce) }
-        let client = self.client
-        let store = self.store
-        task = Task {
-            for await message in client.messages { store.messages.withLock { $0.append(message) } }
-        }
-    }
-
-    var messages: [MQTTMessage] { store.messages.withLock { $0 } }
-
-    func decoded<T: Decodable>(_ type: T.Type, on topic: String) -> [T] {
-        messages.filter { $0.topic == topic }.compactMap { try? JSONDecoder().decode(T.self, from: Data($0.payload)) }
-    }
-
-    func close() async {
-        await client.disconnect()
-        task.cancel()
-    }
-}
-
-/// Bounded waits for conditions: never a fixed sleep that a busy machine could outrun.
-enum Wait {
-    struct TimedOut: Error, CustomStringConvertible {
-        let what: String
-        var description: String { "timed out waiting for \(what)" }
-    }
-
-    static func until(_ what: String, within seconds: Double, _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
-        while ContinuousClock.now < deadline {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw TimedOut(what: what)
-    }
-}
-
-/// The messages a ``Collector`` received, shared with its reading task.
-final class MessageStore: Sendable {
-    let messages = Mutex<[MQTTMessage]>([])
 }

@@ -1,5 +1,6 @@
 import DTPMQTT
 import DTPTestSupport
+import DTPTwinStackTestSupport
 import DTPTwinStack
 import Foundation
 import Testing

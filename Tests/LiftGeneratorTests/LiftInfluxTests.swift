@@ -1,6 +1,7 @@
 import DTPHTTP
 import DTPInfluxDB
 import DTPTestSupport
+import DTPTwinStackTestSupport
 import DTPTwinStack
 import Foundation
 import Testing
@@ -10,7 +11,7 @@ import Testing
 /// The Lift app with its own InfluxDB and a central one, both real 1.x databases without a token.
 @Suite struct LiftInfluxTests {
     @Test func vibrationAndAlertsLandInTheStacksInfluxDBAndOnlyAlertsAreMirrored() async throws {
-        try await ScratchInflux.with { influx in
+        try await TwinStackInflux.with(http: LiftTest.http) { influx in
             let broker = try LiftTest.brokerURL
             let liftID = "lift-influx-\(UUID().uuidString.prefix(8).lowercased())"
             let (environment, telemetryTopic, alertTopic) = LiftTest.environment(
@@ -39,8 +40,8 @@ import Testing
             let alertQuery =
                 "SELECT \"rms\", \"threshold\" FROM \"alert\" WHERE \"lift_id\" = \(InfluxQL.string(liftID))"
             try await Wait.until("the seen ticks and alerts in the stack's InfluxDB", within: 60) {
-                let ticks = (try? await ScratchInflux.rows(influx.local, vibrationQuery)) ?? []
-                let alerts = (try? await ScratchInflux.rows(influx.local, alertQuery)) ?? []
+                let ticks = (try? await TwinStackInflux.rows(influx.local, vibrationQuery)) ?? []
+                let alerts = (try? await TwinStackInflux.rows(influx.local, alertQuery)) ?? []
                 let tickTimes = Set(ticks.compactMap(TwinTimestamp.string))
                 let alertTimes = Set(alerts.compactMap(TwinTimestamp.string))
                 return seen.allSatisfy { tickTimes.contains($0.ts) } && seenAlerts.allSatisfy { alertTimes.contains($0.ts) }
@@ -81,11 +82,11 @@ import Testing
 
             // The stack created its own database, with the documented measurements, tags and fields.
             #expect(try await influx.databases().contains(influx.local.configuration.database))
-            #expect(try await ScratchInflux.measurements(influx.local) == ["vibration", "alert"])
-            let vibrationSchema = try await ScratchInflux.schema(influx.local, "vibration")
+            #expect(try await TwinStackInflux.measurements(influx.local) == ["vibration", "alert"])
+            let vibrationSchema = try await TwinStackInflux.schema(influx.local, "vibration")
             #expect(vibrationSchema.fields == ["rms": "float"])
             #expect(vibrationSchema.tags == ["lift_id"])
-            let alertSchema = try await ScratchInflux.schema(influx.local, "alert")
+            let alertSchema = try await TwinStackInflux.schema(influx.local, "alert")
             #expect(alertSchema.fields == ["rms": "float", "threshold": "float"])
             #expect(alertSchema.tags == ["lift_id"])
 
@@ -94,9 +95,9 @@ import Testing
             func described(_ rows: [InfluxRow]) -> Set<String> {
                 Set(rows.map { "\(TwinTimestamp.string($0) ?? "?") \($0.double("rms") ?? -1) \($0.double("threshold") ?? -1)" })
             }
-            let localAlerts = described(try await ScratchInflux.rows(influx.local, alertQuery))
-            let centralAlerts = described(try await ScratchInflux.rows(influx.central, alertQuery))
-            #expect(try await ScratchInflux.measurements(influx.central) == ["alert"])
+            let localAlerts = described(try await TwinStackInflux.rows(influx.local, alertQuery))
+            let centralAlerts = described(try await TwinStackInflux.rows(influx.central, alertQuery))
+            #expect(try await TwinStackInflux.measurements(influx.central) == ["alert"])
             #expect(centralAlerts == localAlerts.subtracting(["\(extraAlert.ts) 43.5 40.0"]))
             #expect(centralAlerts.count >= seenAlerts.count)
             for alert in seenAlerts { #expect(centralAlerts.contains("\(alert.ts) \(alert.rms) \(alert.threshold)")) }

@@ -23,14 +23,16 @@ struct HVACConfiguration: Sendable {
     var signalUnit: String
     /// `PUBLISH_INTERVAL_SEC`: between sensor readings.
     var sensorInterval: Duration
-    /// `--interval` or `TICK_INTERVAL_SEC`.
-    var interval: Duration
-    /// `--seed` or `SIM_SEED`.
-    var seed: UInt64?
-    /// `DTP_TWIN_REF`.
-    var twinRef: String
-    /// `MQTT_QUEUE_CAPACITY`: QoS 1 events held while the broker is away.
-    var queueCapacity: Int
+    /// Tick, seed, twin and queue.
+    var simulation: SimulationSettings
+    /// The tick.
+    var interval: Duration { simulation.interval }
+    /// The seed of a deterministic run.
+    var seed: UInt64? { simulation.seed }
+    /// The twin the generator registers as.
+    var twinRef: String { simulation.twinRef }
+    /// QoS 1 events held while the broker is away.
+    var queueCapacity: Int { simulation.queueCapacity }
 
     static let defaultPort = 3002
 
@@ -45,16 +47,7 @@ struct HVACConfiguration: Sendable {
         signalName = reader.string("SIM_SIGNAL_NAME", default: "temp_room_1")
         signalUnit = reader.string("SIM_SIGNAL_UNIT", default: "C")
         sensorInterval = reader.seconds("PUBLISH_INTERVAL_SEC", default: .seconds(5))
-        let seconds = interval.map { Duration.milliseconds(Int64(($0 * 1000).rounded())) }
-        self.interval = seconds ?? reader.seconds("TICK_INTERVAL_SEC", default: .seconds(1))
-        if self.interval < .milliseconds(1) { reader.report("--interval", "must be at least 0.001 seconds") }
-        if let seed {
-            self.seed = seed
-        } else if let text = reader.optionalString("SIM_SEED") {
-            self.seed = UInt64(text)
-            if self.seed == nil { reader.report("SIM_SEED", "\"\(text)\" is not a whole number") }
-        }
-        twinRef = reader.string("DTP_TWIN_REF", default: "dt:EnergyHVAC_001")
-        queueCapacity = reader.int("MQTT_QUEUE_CAPACITY", default: 10_000, in: 1...10_000_000)
+        simulation = SimulationSettings(
+            reader: &reader, seed: seed, interval: interval, defaultTwinRef: "dt:EnergyHVAC_001")
     }
 }

@@ -155,16 +155,9 @@ final class HVACStack: Sendable {
     /// The services the application runs: the HTTP client (stopped last), the publisher, the sink, the
     /// registration, the tick loop and the sensor loop.
     var services: [any Service] {
-        var services: [any Service] = [HTTPClientService(client: http), publisher, sink]
-        if let registry = configuration.stack.registryURL {
-            services.append(
-                RegistryRegistration(
-                    registryURL: registry, token: configuration.stack.serviceToken,
-                    body: .init(
-                        name: "dtp-hvac", tenant: configuration.stack.tenant,
-                        publicURL: configuration.stack.publicURL, twinRef: configuration.twinRef),
-                    http: http, logger: logger))
-        }
+        var services = TwinStackServices.common(
+            name: "dtp-hvac", twinRef: configuration.twinRef, settings: configuration.stack, http: http,
+            publisher: publisher, sink: sink, logger: logger)
         services.append(TickLoop(interval: configuration.interval) { [self] date in self.tick(at: date) })
         services.append(TickLoop(interval: configuration.sensorInterval) { [self] date in self.publishSensor(at: date) })
         return services

@@ -16,14 +16,16 @@ struct LiftConfiguration: Sendable {
     var telemetryTopic: String
     /// `MQTT_ALERT_TOPIC`.
     var alertTopic: String
-    /// `--interval` or `TICK_INTERVAL_SEC`.
-    var interval: Duration
-    /// `--seed` or `SIM_SEED`.
-    var seed: UInt64?
-    /// `DTP_TWIN_REF`.
-    var twinRef: String
-    /// `MQTT_QUEUE_CAPACITY`: QoS 1 alerts held while the broker is away.
-    var queueCapacity: Int
+    /// Tick, seed, twin and queue.
+    var simulation: SimulationSettings
+    /// The tick.
+    var interval: Duration { simulation.interval }
+    /// The seed of a deterministic run.
+    var seed: UInt64? { simulation.seed }
+    /// The twin the generator registers as.
+    var twinRef: String { simulation.twinRef }
+    /// QoS 1 alerts held while the broker is away.
+    var queueCapacity: Int { simulation.queueCapacity }
 
     static let defaultPort = 3001
 
@@ -35,16 +37,7 @@ struct LiftConfiguration: Sendable {
         defaultThreshold = reader.double("VIB_THRESHOLD", default: 2.0, in: 0...1000)
         telemetryTopic = reader.string("MQTT_TELEMETRY_TOPIC", default: "dtp/lift/telemetry")
         alertTopic = reader.string("MQTT_ALERT_TOPIC", default: "dtp/lift/alerts")
-        let seconds = interval.map { Duration.milliseconds(Int64(($0 * 1000).rounded())) }
-        self.interval = seconds ?? reader.seconds("TICK_INTERVAL_SEC", default: .seconds(1))
-        if self.interval < .milliseconds(1) { reader.report("--interval", "must be at least 0.001 seconds") }
-        if let seed {
-            self.seed = seed
-        } else if let text = reader.optionalString("SIM_SEED") {
-            self.seed = UInt64(text)
-            if self.seed == nil { reader.report("SIM_SEED", "\"\(text)\" is not a whole number") }
-        }
-        twinRef = reader.string("DTP_TWIN_REF", default: "dt:Lift_001")
-        queueCapacity = reader.int("MQTT_QUEUE_CAPACITY", default: 10_000, in: 1...10_000_000)
+        simulation = SimulationSettings(
+            reader: &reader, seed: seed, interval: interval, defaultTwinRef: "dt:Lift_001")
     }
 }

@@ -165,16 +165,9 @@ final class LiftStack: Sendable {
     /// The services the application runs: the HTTP client (stopped last), the publisher, the sink, the
     /// registration and the tick loop.
     var services: [any Service] {
-        var services: [any Service] = [HTTPClientService(client: http), publisher, sink]
-        if let registry = configuration.stack.registryURL {
-            services.append(
-                RegistryRegistration(
-                    registryURL: registry, token: configuration.stack.serviceToken,
-                    body: .init(
-                        name: "dtp-lift", tenant: configuration.stack.tenant,
-                        publicURL: configuration.stack.publicURL, twinRef: configuration.twinRef),
-                    http: http, logger: logger))
-        }
+        var services = TwinStackServices.common(
+            name: "dtp-lift", twinRef: configuration.twinRef, settings: configuration.stack, http: http,
+            publisher: publisher, sink: sink, logger: logger)
         services.append(TickLoop(interval: configuration.interval) { [self] date in self.tick(at: date) })
         return services
     }

@@ -20,7 +20,7 @@ extension TwinStackAssets {
 
         export function fmtTime(ms) {
           const d = new Date(ms);
-          return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+          return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
         }
 
         export function fmtNum(v, digits = 2) {

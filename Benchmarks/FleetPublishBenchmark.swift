@@ -83,14 +83,14 @@ enum FleetPublishBenchmark {
     private static func buildCPublisher() throws -> String {
         let binary = ".build/mqtt_pub"
         if FileManager.default.isExecutableFile(atPath: binary) { return binary }
-        _ = try output(of: "/usr/bin/cc", ["-O2", "-o", binary, "Benchmarks/c/mqtt_pub.c", "-lmosquitto"], environment: nil)
+        _ = try BenchProcess.output(of: "/usr/bin/cc", ["-O2", "-o", binary, "Benchmarks/c/mqtt_pub.c", "-lmosquitto"])
         return binary
     }
 
     private static func runC(
         _ path: String, host: String, port: Int, topic: String, count: Int, qos: Int, rate: Int
     ) throws -> Double {
-        let text = try output(
+        let text = try BenchProcess.output(
             of: path, [host, String(port), topic, String(count), String(qos), String(rate)], environment: nil)
         for field in text.split(whereSeparator: \.isWhitespace) where field.hasPrefix("rate=") {
             if let value = Double(field.dropFirst(5)) { return value }
@@ -101,7 +101,7 @@ enum FleetPublishBenchmark {
     private static func runFleet(
         _ path: String, environment: [String: String], fleet: Int, rate: Int, seconds: Int, qos: Int
     ) throws -> Double {
-        let text = try output(
+        let text = try BenchProcess.output(
             of: path,
             ["--fleet", String(fleet), "--rate", "\(rate)/s", "--duration", String(seconds), "--fleet-qos", String(qos)],
             environment: environment)
@@ -149,21 +149,5 @@ enum FleetPublishBenchmark {
         }
         guard values["VmRSS"] != nil else { throw MQTTReceiveBenchmark.BenchmarkError("no VmRSS for \(binary)") }
         return values
-    }
-
-    private static func output(of path: String, _ arguments: [String], environment: [String: String]?) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw MQTTReceiveBenchmark.BenchmarkError("\(path) exited \(process.terminationStatus)")
-        }
-        return String(decoding: data, as: UTF8.self)
     }
 }

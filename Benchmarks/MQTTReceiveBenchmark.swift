@@ -127,7 +127,7 @@ enum MQTTReceiveBenchmark {
     private static func runCSubscriber(
         _ path: String, base: MQTTConfiguration, topic: String, count: Int, clientID: String
     ) throws -> Measurement {
-        let output = try runProcess(path, [base.host, String(base.port), topic, String(count), clientID])
+        let output = try BenchProcess.output(of: path, [base.host, String(base.port), topic, String(count), clientID])
         var fields: [String: Double] = [:]
         for field in output.split(whereSeparator: \.isWhitespace) {
             let pair = field.split(separator: "=")
@@ -143,23 +143,8 @@ enum MQTTReceiveBenchmark {
     private static func buildCSubscriber() throws -> String {
         let binary = ".build/mqtt_sub"
         if FileManager.default.isExecutableFile(atPath: binary) { return binary }
-        _ = try runProcess("/usr/bin/cc", ["-O2", "-o", binary, "Benchmarks/c/mqtt_sub.c", "-lmosquitto"])
+        _ = try BenchProcess.output(of: "/usr/bin/cc", ["-O2", "-o", binary, "Benchmarks/c/mqtt_sub.c", "-lmosquitto"])
         return binary
-    }
-
-    private static func runProcess(_ path: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw BenchmarkError("\(path) exited \(process.terminationStatus)")
-        }
-        return String(decoding: data, as: UTF8.self)
     }
 
     /// The shared broker of the local environment: `DTP_MQTT_URL`, else `MQTT_BROKER_HOST`/`MQTT_BROKER_PORT`.

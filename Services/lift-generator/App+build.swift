@@ -1,7 +1,5 @@
-import DTPMQTT
 import DTPServiceKit
 import DTPTwinStack
-import Foundation
 import Hummingbird
 import Logging
 
@@ -13,20 +11,10 @@ func buildApplication(configuration: LiftConfiguration) throws -> some Applicati
 
 /// The application around an existing `stack`, so tests can look inside it.
 func buildApplication(stack: LiftStack) -> some ApplicationProtocol {
-    let settings = stack.configuration.service
-    let publisher = stack.publisher
-    let readiness = [
-        ReadinessCheck("mqtt") {
-            guard publisher.client.isConnected else { throw NotConnected() }
-        }
-    ]
-    let router = ServiceApplication.router(settings: settings, readiness: readiness)
-    LiftController(stack: stack).addRoutes(to: router)
-    return ServiceApplication.application(
-        settings: settings, router: router, services: stack.services, logger: stack.logger)
-}
-
-/// `/readyz`'s answer while the broker is away.
-struct NotConnected: Error, CustomStringConvertible {
-    var description: String { "not connected to the MQTT broker" }
+    TwinStackApplication.make(
+        settings: stack.configuration.service, publisher: stack.publisher, services: stack.services,
+        logger: stack.logger
+    ) { router in
+        LiftController(stack: stack).addRoutes(to: router)
+    }
 }

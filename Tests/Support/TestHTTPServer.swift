@@ -109,18 +109,7 @@ public final class TestHTTPServer: Sendable {
         for _ in 0..<20 {
             let port = TestPorts.free()
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var yes: Int32 = 1
-            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_port = in_port_t(UInt16(port).bigEndian)
-            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let bound = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            if bound == 0 && listen(fd, 512) == 0 {
+            if TestPorts.bindLoopback(fd, port: port) && listen(fd, 512) == 0 {
                 self.port = port
                 listener = fd
                 let thread = Thread { [self] in acceptLoop() }

@@ -29,6 +29,11 @@ public enum TestPorts {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
+        return bindLoopback(fd, port: port)
+    }
+
+    /// Binds socket `fd` to 127.0.0.1:`port` with `SO_REUSEADDR`; false when the port is taken.
+    public static func bindLoopback(_ fd: Int32, port: Int) -> Bool {
         var yes: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
         var addr = sockaddr_in()

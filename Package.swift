@@ -30,6 +30,7 @@ let package = Package(
         .library(name: "DTPModel", targets: ["DTPModel"]),
         .library(name: "DTPServiceKit", targets: ["DTPServiceKit"]),
         .library(name: "DTPAuth", targets: ["DTPAuth"]),
+        .library(name: "DTPRegistryClient", targets: ["DTPRegistryClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -85,6 +86,11 @@ let package = Package(
         .target(
             name: "DTPAuth", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             path: "Shared/Auth", swiftSettings: swiftSettings),
+
+        // The typed client of the registry's API and change stream, for the services that follow it.
+        .target(
+            name: "DTPRegistryClient", dependencies: ["DTPHTTP", "DTPModel"],
+            path: "Shared/RegistryClient", swiftSettings: swiftSettings),
 
         // Domain model, twin spec codec and the common service bootstrap.
         .target(
@@ -193,7 +199,8 @@ let package = Package(
         .testTarget(
             name: "DTPRegistryTests",
             dependencies: [
-                "Registry", "DTPAuth", "DTPHTTP", "DTPModel", "DTPNeo4j", "DTPPostgres", "DTPS3", "DTPTestSupport",
+                "Registry", "DTPAuth", "DTPHTTP", "DTPModel", "DTPNeo4j", "DTPPostgres", "DTPRegistryClient", "DTPS3",
+                "DTPTestSupport",
                 logging, .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -51,14 +51,19 @@ public struct RegistryEvent: Sendable, Hashable, Codable {
     public var payload: JSONValue
     /// When the change committed.
     public var ts: Timestamp
+    /// Who made the change (`service:discovery`, `user:alice`), when the registry recorded it.
+    public var actor: String?
 
     /// An event with the given parts.
-    public init(id: Int64, tenant: String, type: EventType, payload: JSONValue, ts: Timestamp) {
+    public init(
+        id: Int64, tenant: String, type: EventType, payload: JSONValue, ts: Timestamp, actor: String? = nil
+    ) {
         self.id = id
         self.tenant = tenant
         self.type = type
         self.payload = payload
         self.ts = ts
+        self.actor = actor
     }
 
     /// The payload of a `twin.update` event for `twin`.

@@ -89,7 +89,11 @@ let package = Package(
 
         // The typed client of the registry's API and change stream, for the services that follow it.
         .target(
-            name: "DTPRegistryClient", dependencies: ["DTPHTTP", "DTPModel"],
+            name: "DTPRegistryClient",
+            dependencies: [
+                "DTPHTTP", "DTPModel", "DTPServiceKit", logging,
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Shared/RegistryClient", swiftSettings: swiftSettings),
 
         // Domain model, twin spec codec and the common service bootstrap.
@@ -114,7 +118,7 @@ let package = Package(
         .target(
             name: "DTPTwinStack",
             dependencies: [
-                "DTPServiceKit", "DTPMQTT", "DTPInfluxDB", "DTPHTTP", logging,
+                "DTPServiceKit", "DTPMQTT", "DTPInfluxDB", "DTPHTTP", "DTPRegistryClient", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -214,7 +218,7 @@ let package = Package(
             path: "Tests/TwinStackSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "DTPTwinStackTests",
-            dependencies: ["DTPTwinStack", "DTPMQTT", "DTPHTTP", "DTPTestSupport", logging],
+            dependencies: ["DTPTwinStack", "DTPMQTT", "DTPHTTP", "DTPRegistryClient", "DTPTestSupport", logging],
             path: "Tests/TwinStackTests", swiftSettings: swiftSettings),
         .testTarget(
             name: "DTPLiftGeneratorTests",

@@ -1,4 +1,5 @@
 import DTPHTTP
+import DTPRegistryClient
 import DTPServiceKit
 import DTPTestSupport
 import DTPTwinStack

@@ -4,7 +4,8 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// Registers a generator in the service registry, in the background, until the registry accepts it.
+/// Registers a service (a twin stack, or one of the suite's own services) in the service registry, in the
+/// background, until the registry accepts it; the gateway's health badges follow what is registered.
 ///
 /// Start-up never waits for the registry: it may start later than the generator, or be down. Attempts
 /// back off from ``initialDelay`` to ``maxDelay``; the first failure of a streak is logged at info (never
@@ -42,11 +43,13 @@ public struct RegistryRegistration: Service {
         public var interfaces: Interfaces
         /// How to check it.
         public var health: Health
-        /// The twin it serves, such as `dt:Lift_001`.
-        public var twin_ref: String
+        /// The twin it serves, such as `dt:Lift_001`; nil for the platform's own services.
+        public var twin_ref: String?
 
         /// The registration of the service `name` at `publicURL`.
-        public init(name: String, tenant: String, publicURL: String, twinRef: String, category: String = "UI") {
+        public init(
+            name: String, tenant: String, publicURL: String, twinRef: String? = nil, category: String = "UI"
+        ) {
             self.name = name
             self.tenant = tenant
             self.category = category

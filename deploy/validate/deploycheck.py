@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
+import hashlib
 import json
 import os
 import re
@@ -105,6 +107,7 @@ def default_log_level_key(root: Path) -> str:
     return match.group(1)
 
 
+@functools.lru_cache(maxsize=None)
 def file_reads(path: Path, text: str, log_level_key: str) -> list[Read]:
     """Every environment read in one Swift file."""
     code = strip_comments(text)
@@ -146,11 +149,9 @@ def file_reads(path: Path, text: str, log_level_key: str) -> list[Read]:
         key_parameters.add(match.group(1))
     # Literals handed to a helper of this file whose parameter is used as a key: `influx(url: "X_URL")`.
     key_parameters -= {"key", "keys"}
-    for match in re.finditer(r"\b(\w+)\(", code):
-        args = call_args(code, match.end() - 1)
-        for label, name in re.findall(rf'\b(\w+):\s*"({NAME})"', args):
-            if label in key_parameters:
-                reads.append(Read((name,), line_of(match.start())))
+    for match in re.finditer(rf'\b(\w+):\s*"({NAME})"', code):
+        if match.group(1) in key_parameters:
+            reads.append(Read((match.group(2),), line_of(match.start())))
     # A family read by prefix: `for (key, value) in environment where key.hasPrefix(prefix)`.
     for match in re.finditer(r"environment\b[^\n]*hasPrefix\(\s*(\w+|\"[^\"]*\")\s*\)", code):
         token = match.group(1)
@@ -174,14 +175,21 @@ def entry_type(text: str) -> str | None:
     return match.group(1) if match else None
 
 
-def invokes(text: str, type_name: str) -> list[str]:
-    """The argument lists of calls into `type_name` that hand it the environment or a ConfigReader."""
-    found = []
-    for match in re.finditer(rf"\b{type_name}(?:\.\w+)?\(", text):
+@functools.lru_cache(maxsize=64)
+def calls_by_type(text: str) -> dict[str, list[str]]:
+    """`Type(...)` and `Type.member(...)` calls in `text` whose arguments include the environment or a
+    ConfigReader, by type name (one pass, since every Shared type is looked up in the same text)."""
+    calls: dict[str, list[str]] = {}
+    for match in re.finditer(r"\b([A-Z]\w*)(?:\.\w+)?\(", text):
         args = call_args(text, match.end() - 1)
         if re.search(r"\b(environment|reader)\s*:", args):
-            found.append(args)
-    return found
+            calls.setdefault(match.group(1), []).append(args)
+    return calls
+
+
+def invokes(text: str, type_name: str) -> list[str]:
+    """The argument lists of calls into `type_name` that hand it the environment or a ConfigReader."""
+    return calls_by_type(text).get(type_name, [])
 
 
 @dataclasses.dataclass
@@ -375,12 +383,28 @@ def compose_containers(root: Path, binaries: set[str], problems: list[str]) -> l
     return containers
 
 
+_rendered: dict[tuple[str, str], str] = {}
+
+
 def render_overlay(root: Path, overlay: str) -> list[dict]:
+    """`kubectl kustomize` of one overlay, remembered by the content of deploy/k8s (the drift tests
+    render many copies of the same files)."""
+    digest = hashlib.sha256()
+    for path in sorted((root / "deploy/k8s").rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    key = (digest.hexdigest(), overlay)
+    if key not in _rendered:
+        _rendered[key] = _kustomize(root, overlay)
+    return [d for d in yaml.safe_load_all(_rendered[key]) if d]
+
+
+def _kustomize(root: Path, overlay: str) -> str:
     result = subprocess.run(["kubectl", "kustomize", str(root / "deploy/k8s/overlays" / overlay)],
                             capture_output=True, text=True, timeout=120)
     if result.returncode != 0:
         raise RuntimeError(f"kubectl kustomize overlays/{overlay} failed: {result.stderr.strip()}")
-    return [d for d in yaml.safe_load_all(result.stdout) if d]
+    return result.stdout
 
 
 def pod_spec(obj: dict) -> dict | None:

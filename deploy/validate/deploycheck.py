@@ -585,6 +585,32 @@ def check_images(containers: list[Container], compose_infra: list[str], k8s_infr
     return problems
 
 
+def check_dockerfile(root: Path, executables: dict[str, Executable]) -> list[str]:
+    """The image builds every deployed executable, resolves dependencies in a layer of their own, links
+    the Swift runtime statically and runs as a non-root user; .dockerignore keeps the build folders out."""
+    text = (root / "deploy/Dockerfile").read_text()
+    problems = []
+    build_loops = re.findall(r"for product in ([^;]+);", text)
+    for binary in sorted(executables):
+        if not build_loops or any(binary not in loop.split() for loop in build_loops):
+            problems.append(f"deploy/Dockerfile does not build and install {binary}")
+    order = [text.find("COPY Package.swift"), text.find("swift package resolve"), text.find("COPY . .")]
+    if -1 in order or order != sorted(order):
+        problems.append("deploy/Dockerfile must COPY Package.swift, run `swift package resolve`, then COPY . .")
+    if "--static-swift-stdlib" not in text or "-c release" not in text:
+        problems.append("deploy/Dockerfile must build with -c release --static-swift-stdlib")
+    users = re.findall(r"^USER\s+(\S+)", text, re.M)
+    if not users or users[-1].split(":")[0] in ("root", "0"):
+        problems.append("deploy/Dockerfile must end on a non-root USER")
+    if len(re.findall(r"^FROM\s", text, re.M)) < 2:
+        problems.append("deploy/Dockerfile must be multi-stage")
+    ignored = {line.strip() for line in (root / ".dockerignore").read_text().splitlines()}
+    for folder in (".build", ".dtp"):
+        if folder not in ignored:
+            problems.append(f".dockerignore must keep {folder} out of the build context")
+    return problems
+
+
 def check_copies(root: Path) -> list[str]:
     """kustomize reads only below deploy/k8s/base, so it holds copies that must not drift."""
     base = root / "deploy/k8s/base"
@@ -752,6 +778,7 @@ def run(root: Path, schemas: bool = True) -> Report:
     problems["images"] = check_images(
         containers, compose_store_images(root, binaries),
         [i for objects in rendered.values() for i in k8s_store_images(objects, binaries)])
+    problems["dockerfile"] = check_dockerfile(root, executables)
     problems["copies"] = check_copies(root) + [
         p for overlay, objects in rendered.items() for p in check_twins_mounted(root, objects, overlay)]
     problems["network policies"] = [p for overlay, objects in rendered.items()

@@ -56,6 +56,9 @@ class Repository(unittest.TestCase):
     def test_every_dtp_container_runs_the_same_image_and_stores_are_pinned(self) -> None:
         self.assertNoProblems("images")
 
+    def test_the_image_builds_every_deployed_executable_as_the_issue_asks(self) -> None:
+        self.assertNoProblems("dockerfile")
+
     def test_copies_under_the_kustomize_base_match_their_originals(self) -> None:
         self.assertNoProblems("copies")
 
@@ -86,7 +89,7 @@ class Drift(unittest.TestCase):
     def setUp(self) -> None:
         self.directory = tempfile.TemporaryDirectory(prefix="dtp-deploycheck-")
         self.root = Path(self.directory.name)
-        for name in ("Package.swift",):
+        for name in ("Package.swift", ".dockerignore"):
             shutil.copy2(ROOT / name, self.root / name)
         for name in ("Services", "Shared", "Tools", "twins", "deploy"):
             shutil.copytree(ROOT / name, self.root / name, ignore=shutil.ignore_patterns("__pycache__"))
@@ -150,6 +153,15 @@ class Drift(unittest.TestCase):
         problems = self.problems()
         self.assertIn("k8s/dev: Deployment/lift reaches mosquitto:1883 (MQTT_BROKER_HOST), but no NetworkPolicy "
                       "lets it in", problems)
+
+    def test_a_new_executable_that_is_not_deployed_fails(self) -> None:
+        self.edit("Package.swift", '.executable(name: "dtpctl", targets: ["DTPCtl"]),',
+                  '.executable(name: "dtpctl", targets: ["DTPCtl"]),\n'
+                  '        .executable(name: "dtp-probe", targets: ["DTPCtl"]),')
+        problems = self.problems()
+        for expected in ("compose: no container runs dtp-probe", "k8s/dev: no container runs dtp-probe",
+                         "k8s/prod: no container runs dtp-probe", "deploy/Dockerfile does not build and install dtp-probe"):
+            self.assertIn(expected, problems)
 
     def test_a_copy_that_drifts_from_its_original_fails(self) -> None:
         self.edit("deploy/mosquitto/mosquitto.conf", "max_inflight_messages 100", "max_inflight_messages 50")

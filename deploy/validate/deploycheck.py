@@ -123,10 +123,16 @@ def file_reads(path: Path, text: str, log_level_key: str) -> list[Read]:
         first = first_argument(args)
         names: list[str] = []
         literal = re.fullmatch(rf'"({NAME}|{TEMPLATE})"', first)
+        constant = re.fullmatch(r"(?:\w+\.)*(\w+)", first)
         if literal:
             names.append(literal.group(1))
-        elif re.fullmatch(r"\w+", first) and first not in ("true", "false"):
-            key_parameters.add(first)
+        elif constant and first not in ("true", "false"):
+            # A named constant (`static let portalDirectory = "DTP_PORTAL_DIR"`) or a helper's parameter.
+            defined = re.search(rf'\blet\s+{constant.group(1)}\s*(?::\s*String)?\s*=\s*"({NAME})"', code)
+            if defined:
+                names.append(defined.group(1))
+            else:
+                key_parameters.add(constant.group(1))
         elif match.group(1) == "logLevel" and first == "":
             names.append(log_level_key)
         aliases = re.search(r"aliases:\s*\[([^\]]*)\]", args)
@@ -168,11 +174,11 @@ def file_reads(path: Path, text: str, log_level_key: str) -> list[Read]:
     return list(unique.values())
 
 
-def entry_type(text: str) -> str | None:
-    match = re.search(
+def declared_types(text: str) -> list[str]:
+    """The types a file declares or extends: calls into any of them bring in its reads."""
+    return re.findall(
         r"^\s*(?:(?:public|internal|package|fileprivate|private|final)\s+)*(?:struct|enum|class|actor|extension)"
         r"\s+(\w+)", text, re.M)
-    return match.group(1) if match else None
 
 
 @functools.lru_cache(maxsize=64)
@@ -225,7 +231,7 @@ def discover(root: Path) -> dict[str, Executable]:
     """Every deployed executable with the variables it reads, its port and its source files."""
     log_level_key = default_log_level_key(root)
     shared = {p: p.read_text() for p in swift_files(root / "Shared")}
-    shared_types = {p: entry_type(strip_comments(t)) for p, t in shared.items()}
+    shared_types = {p: declared_types(strip_comments(t)) for p, t in shared.items()}
     result = {}
     for binary, (target, folder) in package_executables(root).items():
         if binary in NOT_DEPLOYED:
@@ -237,17 +243,14 @@ def discover(root: Path) -> dict[str, Executable]:
             changed = False
             corpus = "\n".join(strip_comments(t) for t in included.values())
             for path, text in shared.items():
-                type_name = shared_types[path]
-                if path in included or not type_name:
-                    continue
-                if invokes(corpus, type_name):
+                if path not in included and any(invokes(corpus, t) for t in shared_types[path]):
                     included[path] = text
                     changed = True
         corpus = "\n".join(strip_comments(t) for t in included.values())
         reads: list[Read] = []
         for path, text in included.items():
             for read in file_reads(path.relative_to(root), text, log_level_key):
-                reads.append(resolve_templates(read, text, shared_types.get(path), corpus))
+                reads.append(resolve_templates(read, text, shared_types.get(path, []), corpus))
         port = None
         for text in own.values():
             match = re.search(r"defaultPort(?::\s*|\s*=\s*)(\d+)", text)
@@ -258,7 +261,7 @@ def discover(root: Path) -> dict[str, Executable]:
     return result
 
 
-def resolve_templates(read: Read, text: str, type_name: str | None, corpus: str) -> Read:
+def resolve_templates(read: Read, text: str, type_names: list[str], corpus: str) -> Read:
     """`"DTP_SERVICE_TOKEN_\\(upper)"` where `let upper = service.uppercased()` and the caller passes
     `service: "lift"` becomes DTP_SERVICE_TOKEN_LIFT. What cannot be resolved stays as written (and
     then fails the check unless allow-listed)."""
@@ -266,12 +269,12 @@ def resolve_templates(read: Read, text: str, type_name: str | None, corpus: str)
     for name in read.names:
         match = re.search(r"\\\((\w+)\)", name)
         value = None
-        if match and type_name:
+        if match and type_names:
             variable = match.group(1)
             source = re.search(rf"let {variable}\s*=\s*(\w+)\.uppercased\(\)", text)
             if source:
                 values = set()
-                for args in invokes(corpus, type_name):
+                for args in (a for t in type_names for a in invokes(corpus, t)):
                     given = re.search(rf'\b{source.group(1)}:\s*"([^"]+)"', args)
                     if given:
                         values.add(given.group(1).upper())
@@ -507,6 +510,26 @@ def allow_list(root: Path, problems: list[str]) -> list[Allowed]:
             continue
         entries.append(Allowed(frozenset(parts[0].split(",")), parts[1], parts[2].strip()))
     return entries
+
+
+def check_allow_list_names(allowed: list[Allowed], executables: dict[str, Executable]) -> list[str]:
+    return [f"env-allowlist.txt: {b} is not a deployed executable" for a in allowed for b in sorted(a.binaries)
+            if b != "*" and b not in executables]
+
+
+def check_readme_ports(root: Path, executables: dict[str, Executable]) -> list[str]:
+    """The README's services table gives each executable's port: it must be the code's."""
+    problems = []
+    text = (root / "README.md").read_text()
+    for binary, exe in sorted(executables.items()):
+        row = re.search(rf"^\| `{re.escape(binary)}` \|.*\| (\d+) \|[^|]*\|$", text, re.M)
+        if exe.port is None:
+            continue
+        if not row:
+            problems.append(f"README.md: no row for {binary} in the services table")
+        elif int(row.group(1)) != exe.port:
+            problems.append(f"README.md gives {binary} port {row.group(1)}; the code binds {exe.port}")
+    return problems
 
 
 def check_environment(executables: dict[str, Executable], containers: list[Container],
@@ -772,9 +795,10 @@ def run(root: Path, schemas: bool = True) -> Report:
     for overlay, objects in rendered.items():
         containers += k8s_containers(root, overlay, objects, binaries)
     modes = ["compose"] + [f"k8s/{o}" for o in OVERLAYS]
-    problems["setup"] = setup
+    problems["setup"] = setup + check_allow_list_names(allowed, executables)
     problems["environment"] = check_environment(executables, containers, allowed, modes)
-    problems["ports and probes"] = check_ports_and_probes(executables, containers, health_paths(root))
+    problems["ports and probes"] = (check_ports_and_probes(executables, containers, health_paths(root))
+                                    + check_readme_ports(root, executables))
     problems["images"] = check_images(
         containers, compose_store_images(root, binaries),
         [i for objects in rendered.values() for i in k8s_store_images(objects, binaries)])

@@ -89,7 +89,7 @@ class Drift(unittest.TestCase):
     def setUp(self) -> None:
         self.directory = tempfile.TemporaryDirectory(prefix="dtp-deploycheck-")
         self.root = Path(self.directory.name)
-        for name in ("Package.swift", ".dockerignore"):
+        for name in ("Package.swift", ".dockerignore", "README.md"):
             shutil.copy2(ROOT / name, self.root / name)
         for name in ("Services", "Shared", "Tools", "twins", "deploy"):
             shutil.copytree(ROOT / name, self.root / name, ignore=shutil.ignore_patterns("__pycache__"))
@@ -125,6 +125,13 @@ class Drift(unittest.TestCase):
         problems = [p for p in self.problems() if "DTP_TWIN_DRIFT_PROBE" in p]
         self.assertEqual({re.search(r"\((dtp-\w+)\)", p).group(1) for p in problems}, {"dtp-lift", "dtp-hvac"})
 
+    def test_a_variable_named_by_a_constant_is_found(self) -> None:
+        self.edit("Services/registry/RegistryConfig.swift", "        poolSize = reader.int(",
+                  '        _ = reader.string(Keys.probe, default: "x")\n        poolSize = reader.int(')
+        with open(self.root / "Services/registry/RegistryConfig.swift", "a") as source:
+            source.write('\nenum Keys {\n    static let probe = "DTP_REGISTRY_CONSTANT_PROBE"\n}\n')
+        self.assertTrue([p for p in self.problems() if "does not set DTP_REGISTRY_CONSTANT_PROBE" in p])
+
     def test_an_alias_is_satisfied_by_either_name(self) -> None:
         self.edit("Services/hvac-generator/HVACConfiguration.swift", 'reader.string("SITE_ID", default:',
                   'reader.string("DTP_SITE", aliases: ["SITE_ID"], default:')
@@ -141,6 +148,8 @@ class Drift(unittest.TestCase):
                   "path: /ready\n            port: http")
         problems = self.problems()
         self.assertIn("compose: gateway listens on 9083; dtp-gateway's port is 8083", problems)
+        self.edit("Services/lift-generator/LiftConfiguration.swift", "defaultPort = 3001", "defaultPort = 3011")
+        self.assertIn("README.md gives dtp-lift port 3001; the code binds 3011", self.problems())
         self.assertTrue([p for p in problems if "Deployment/hvac readinessProbe asks /ready" in p], problems)
 
     def test_an_image_tag_that_differs_fails(self) -> None:

@@ -746,12 +746,44 @@ def validate_compose(root: Path) -> list[str]:
         for error in validator.iter_errors(document):
             location = "/".join(str(p) for p in error.absolute_path)
             problems.append(f"compose {path.relative_to(root)}: {location}: {error.message}")
+    problems += check_compose_model(root)
     included = yaml.safe_load((root / "deploy/compose/compose.yaml").read_text()).get("include", [])
     included = {(i if isinstance(i, str) else i["path"]) for i in included}
     for path in compose_files(root):
         relative = str(path.relative_to(root / "deploy/compose"))
         if relative != "compose.yaml" and relative not in included:
             problems.append(f"compose.yaml does not include {relative}")
+    return problems
+
+
+def check_compose_model(root: Path) -> list[str]:
+    """What the schema cannot see in the merged model: each service is defined once, starts after the
+    health checks of what it depends on, has a health check itself (one-shot tools aside), and uses only
+    volumes that its own file declares (compose loads each included file on its own)."""
+    problems = []
+    services: dict[str, tuple[str, dict]] = {}
+    for path in compose_files(root):
+        document = yaml.safe_load(path.read_text()) or {}
+        declared = set((document.get("volumes") or {}).keys())
+        for name, service in (document.get("services") or {}).items():
+            if name in services:
+                problems.append(f"compose: {name} is defined in {services[name][0]} and {path.name}")
+            services[name] = (path.name, service)
+            for volume in service.get("volumes") or []:
+                source = volume.split(":")[0] if isinstance(volume, str) else volume.get("source", "")
+                if source and not source.startswith((".", "/")) and source not in declared:
+                    problems.append(f"compose {path.name}: {name} mounts volume {source}, not declared there")
+    for name, (file, service) in sorted(services.items()):
+        if not service.get("profiles") and not service.get("healthcheck"):
+            problems.append(f"compose {file}: {name} has no healthcheck")
+        depends = service.get("depends_on") or {}
+        for target in depends if isinstance(depends, list) else depends.keys():
+            if target not in services:
+                problems.append(f"compose {file}: {name} depends on {target}, which no file defines")
+            elif not services[target][1].get("healthcheck"):
+                problems.append(f"compose {file}: {name} depends on {target}, which has no healthcheck")
+            elif isinstance(depends, list) or depends[target].get("condition") != "service_healthy":
+                problems.append(f"compose {file}: {name} should wait for {target} to be healthy")
     return problems
 
 

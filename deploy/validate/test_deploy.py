@@ -172,6 +172,12 @@ class Drift(unittest.TestCase):
                          "k8s/prod: no container runs dtp-probe", "deploy/Dockerfile does not build and install dtp-probe"):
             self.assertIn(expected, problems)
 
+    def test_a_dependency_on_a_missing_service_fails(self) -> None:
+        self.edit("deploy/compose/gateway.yaml", "      registry: {condition: service_healthy}",
+                  "      registry: {condition: service_healthy}\n      portal-cache: {condition: service_healthy}")
+        problems = deploycheck.validate_compose(self.root)
+        self.assertIn("compose gateway.yaml: gateway depends on portal-cache, which no file defines", problems)
+
     def test_a_copy_that_drifts_from_its_original_fails(self) -> None:
         self.edit("deploy/mosquitto/mosquitto.conf", "max_inflight_messages 100", "max_inflight_messages 50")
         self.assertIn("deploy/k8s/base/config/mosquitto.conf differs from deploy/mosquitto/mosquitto.conf: "

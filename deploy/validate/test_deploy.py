@@ -37,7 +37,8 @@ class Repository(unittest.TestCase):
         for overlay in deploycheck.OVERLAYS:
             objects = deploycheck.render_overlay(ROOT, overlay)
             self.assertTrue(objects, overlay)
-            running = {c.binary for c in deploycheck.k8s_containers(ROOT, overlay, objects, set(self.report.executables))}
+            containers = deploycheck.k8s_containers(ROOT, overlay, objects, set(self.report.executables))
+            running = {c.binary for c in containers}
             self.assertEqual(running, set(self.report.executables), overlay)
 
     def test_rendered_objects_validate_against_the_kubernetes_schemas(self) -> None:
@@ -158,7 +159,8 @@ class Drift(unittest.TestCase):
         self.assertTrue([p for p in problems if p.startswith("DTP containers run different images")], problems)
 
     def test_a_store_that_does_not_admit_its_client_fails(self) -> None:
-        self.edit("deploy/k8s/base/mosquitto.yaml", "app.kubernetes.io/name: lift\n", "app.kubernetes.io/name: lift-old\n")
+        self.edit("deploy/k8s/base/mosquitto.yaml", "app.kubernetes.io/name: lift\n",
+                  "app.kubernetes.io/name: lift-old\n")
         problems = self.problems()
         self.assertIn("k8s/dev: Deployment/lift reaches mosquitto:1883 (MQTT_BROKER_HOST), but no NetworkPolicy "
                       "lets it in", problems)
@@ -169,7 +171,8 @@ class Drift(unittest.TestCase):
                   '        .executable(name: "dtp-probe", targets: ["DTPCtl"]),')
         problems = self.problems()
         for expected in ("compose: no container runs dtp-probe", "k8s/dev: no container runs dtp-probe",
-                         "k8s/prod: no container runs dtp-probe", "deploy/Dockerfile does not build and install dtp-probe"):
+                         "k8s/prod: no container runs dtp-probe",
+                         "deploy/Dockerfile does not build and install dtp-probe"):
             self.assertIn(expected, problems)
 
     def test_a_dependency_on_a_missing_service_fails(self) -> None:

@@ -301,7 +301,7 @@ class Container:
     binary: str
     image: str
     env: dict[str, str]  # name -> value ("<secret>" for references)
-    explicit: set[str]  # names set on this container itself (not through a shared ConfigMap)
+    explicit: set[str]  # names its own definition sets (the image's ENV aside), which it must read
     ports: list[int]
     probes: dict[str, tuple[str, int]]  # liveness/readiness/healthcheck -> (path, port)
     labels: dict[str, str]
@@ -452,6 +452,7 @@ def k8s_containers(root: Path, overlay: str, objects: list[dict], binaries: set[
                         for key, value in maps.get((kind, ref["name"]), {}).items():
                             if value != "":
                                 env[source.get("prefix", "") + key] = value
+                                explicit.add(source.get("prefix", "") + key)
             for item in c.get("env") or []:
                 if "valueFrom" in item:
                     ref = item["valueFrom"].get("secretKeyRef") or item["valueFrom"].get("configMapKeyRef")

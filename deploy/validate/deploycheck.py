@@ -665,6 +665,43 @@ def check_twins_mounted(root: Path, objects: list[dict], overlay: str) -> list[s
     return problems
 
 
+# Workloads whose root filesystem stays writable, with the reason.
+WRITABLE_ROOT = {"neo4j": "the image's entry point writes neo4j.conf from the NEO4J_* variables at start-up"}
+
+
+def check_hardening(objects: list[dict], overlay: str) -> list[str]:
+    """Every container of every workload: requests and limits, no privilege escalation, every capability
+    dropped, non-root, a read-only root filesystem (WRITABLE_ROOT aside), and probes on long-running ones."""
+    problems = []
+    for obj in objects:
+        spec = pod_spec(obj)
+        if spec is None:
+            continue
+        name = obj["metadata"]["name"]
+        pod_context = spec.get("securityContext") or {}
+        for c in spec.get("containers", []) + spec.get("initContainers", []):
+            where = f"k8s/{overlay}: {obj['kind']}/{name} container {c['name']}"
+            resources = c.get("resources") or {}
+            for kind in ("requests", "limits"):
+                for resource in ("cpu", "memory"):
+                    if resource not in (resources.get(kind) or {}):
+                        problems.append(f"{where} has no {resource} {kind[:-1]}")
+            context = c.get("securityContext") or {}
+            if context.get("allowPrivilegeEscalation") is not False:
+                problems.append(f"{where} allows privilege escalation")
+            if "ALL" not in ((context.get("capabilities") or {}).get("drop") or []):
+                problems.append(f"{where} does not drop every capability")
+            if not (context.get("runAsNonRoot") or pod_context.get("runAsNonRoot")):
+                problems.append(f"{where} may run as root")
+            if context.get("readOnlyRootFilesystem") is not True and name not in WRITABLE_ROOT:
+                problems.append(f"{where} has a writable root filesystem")
+            if obj["kind"] in ("Deployment", "StatefulSet", "DaemonSet"):
+                for probe in ("livenessProbe", "readinessProbe"):
+                    if probe not in c:
+                        problems.append(f"{where} has no {probe}")
+    return problems
+
+
 def check_network_policies(objects: list[dict], containers: list[Container], overlay: str) -> list[str]:
     """Each store a DTP container is pointed at (by an env value naming its Service) must admit it."""
     services = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Service"}
@@ -837,6 +874,7 @@ def run(root: Path, schemas: bool = True) -> Report:
     problems["dockerfile"] = check_dockerfile(root, executables)
     problems["copies"] = check_copies(root) + [
         p for overlay, objects in rendered.items() for p in check_twins_mounted(root, objects, overlay)]
+    problems["hardening"] = [p for overlay, objects in rendered.items() for p in check_hardening(objects, overlay)]
     problems["network policies"] = [p for overlay, objects in rendered.items()
                                     for p in check_network_policies(objects, containers, overlay)]
     if schemas:

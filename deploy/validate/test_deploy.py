@@ -63,6 +63,9 @@ class Repository(unittest.TestCase):
     def test_copies_under_the_kustomize_base_match_their_originals(self) -> None:
         self.assertNoProblems("copies")
 
+    def test_every_container_has_resources_probes_and_a_locked_down_security_context(self) -> None:
+        self.assertNoProblems("hardening")
+
     def test_network_policies_admit_each_service_to_the_stores_it_is_given(self) -> None:
         self.assertNoProblems("network policies")
 
@@ -180,6 +183,14 @@ class Drift(unittest.TestCase):
                   "      registry: {condition: service_healthy}\n      portal-cache: {condition: service_healthy}")
         problems = deploycheck.validate_compose(self.root)
         self.assertIn("compose gateway.yaml: gateway depends on portal-cache, which no file defines", problems)
+
+    def test_a_container_without_limits_or_with_a_writable_root_fails(self) -> None:
+        self.edit("deploy/k8s/base/minio.yaml", "readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false")
+        self.edit("deploy/k8s/base/minio.yaml", "          limits:\n            cpu: '2'\n", "          limits:\n")
+        problems = self.problems()
+        for overlay in deploycheck.OVERLAYS:
+            self.assertIn(f"k8s/{overlay}: StatefulSet/minio container minio has a writable root filesystem", problems)
+            self.assertIn(f"k8s/{overlay}: StatefulSet/minio container minio has no cpu limit", problems)
 
     def test_a_copy_that_drifts_from_its_original_fails(self) -> None:
         self.edit("deploy/mosquitto/mosquitto.conf", "max_inflight_messages 100", "max_inflight_messages 50")

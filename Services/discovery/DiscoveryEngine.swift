@@ -69,8 +69,9 @@ actor DiscoveryEngine {
     // MARK: - Reading files
 
     /// Reads every root, queues every valid twin (so drift in the registry is repaired as well), and
-    /// drains the queue once; a twin whose file vanished while nobody watched is soft-deleted.
-    func fullScan() async -> ScanSummary {
+    /// drains the queue once. With `orphans`, a file-defined twin whose file vanished while nobody
+    /// watched is soft-deleted.
+    func fullScan(orphans: Bool = true) async -> ScanSummary {
         let start = ContinuousClock.now
         let scanner = self.scanner
         let roots = self.roots
@@ -85,7 +86,7 @@ actor DiscoveryEngine {
         if !missingRoots.isEmpty {
             logger.warning("twins root is not a folder; no twin is deprecated for lack of a file", metadata: ["roots": "\(missingRoots)"])
         }
-        var summary = await drain(orphans: missingRoots.isEmpty)
+        var summary = await drain(orphans: orphans && missingRoots.isEmpty)
         lastScan = Date()
         summary.files = observed.count
         summary.failed = currentFailures()

@@ -13,6 +13,8 @@ import ServiceLifecycle
 /// intake, the batch writer and the HTTP routes. Tests build the very same application.
 func buildApplication(_ config: IngestorConfig) async throws -> some ApplicationProtocol {
     let logger = ServiceLogging.bootstrap(service: config.settings.name, level: config.settings.logLevel)
+    // The metrics backend first: metrics made before it is bootstrapped would go nowhere.
+    _ = ServiceMetrics.registry(service: config.settings.name)
     let metrics = IngestorMetrics()
     let pool = PostgresPool(configuration: config.postgres, size: config.poolSize, logger: logger)
     // The schema must exist before the first batch; a database that is down at start-up is waited for.

@@ -33,8 +33,9 @@ struct BatchWriter: Service {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await syncLoop() }
-                await writeLoop(stopping)
+                let position = await writeLoop(stopping)
                 group.cancelAll()
+                journal.discardIfDrained(at: position)
             }
         } onGracefulShutdown: {
             stopping.set()
@@ -53,7 +54,8 @@ struct BatchWriter: Service {
         }
     }
 
-    private func writeLoop(_ stopping: StopFlag) async {
+    /// Returns the position up to which everything is stored.
+    private func writeLoop(_ stopping: StopFlag) async -> Journal.Position {
         var position = journal.start
         var drainDeadline: ContinuousClock.Instant?
         var cache: (generation: Int, table: [String: TopicCatalog.Resolution]) = (-1, [:])
@@ -122,6 +124,7 @@ struct BatchWriter: Service {
             position = next
             record(messages, undeclared: undeclared, started: started, newest: records.last?.receivedAt)
         }
+        return position
     }
 
     /// Reads from the spool on a thread of its own (file reads block).

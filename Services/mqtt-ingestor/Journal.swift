@@ -181,6 +181,20 @@ final class Journal: Sendable {
         waiter?.resume()
     }
 
+    /// After a drain to `position` == ``end`` of a closed spool: deletes every segment, so the next start
+    /// has nothing to replay.
+    func discardIfDrained(at position: Position) {
+        let doomed = state.withLock { state -> [UInt64] in
+            guard state.closed, position >= Position(segment: state.active, offset: state.activeSize) else { return [] }
+            defer {
+                state.sizes = [:]
+                state.totalBytes = 0
+            }
+            return Array(state.sizes.keys)
+        }
+        for segment in doomed { unlink(Self.path(directory, segment)) }
+    }
+
     /// Flushes what was appended to the disk, if anything was (power loss; not needed for `kill -9`).
     func sync() {
         let fd = state.withLock { state -> Int32 in

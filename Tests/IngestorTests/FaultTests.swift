@@ -17,7 +17,7 @@ import Testing
 func publishStream(
     port: Int, topic: String, count: Int, rate: Double, workers: Int = 16, baseMicros: Int64
 ) async throws {
-    let next = Atomic<Int>(0)
+    let next = TicketCounter()
     let clock = ContinuousClock()
     let start = clock.now
     try await withThrowingTaskGroup(of: Void.self) { group in
@@ -25,7 +25,7 @@ func publishStream(
             group.addTask {
                 let client = try await Harness.publisher(port: port)
                 while true {
-                    let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    let index = next.take()
                     if index >= count { break }
                     let due = start + .milliseconds(Int64(Double(index) / rate * 1000))
                     if due > clock.now { try await Task.sleep(until: due) }
@@ -38,6 +38,12 @@ func publishStream(
         }
         try await group.waitForAll()
     }
+}
+
+/// Hands out 0, 1, 2, … to concurrent tasks.
+final class TicketCounter: Sendable {
+    private let value = Atomic<Int>(0)
+    func take() -> Int { value.wrappingAdd(1, ordering: .relaxed).oldValue }
 }
 
 /// Every message of a QoS 1 stream is stored exactly once while Postgres, InfluxDB, Mosquitto and the
@@ -97,8 +103,9 @@ struct FaultTests {
             ingestor = try setup.start(clientID: clientID)
             try await stream.value
             let stored = await Harness.eventually(seconds: 120) {
-                await Harness.scalar(pool, "SELECT count(*)::bigint FROM telemetry.observation") == count
-                    && await Harness.influxCount(influx, "meter", field: "value") == count
+                let rows = await Harness.scalar(pool, "SELECT count(*)::bigint FROM telemetry.observation")
+                let points = await Harness.influxCount(influx, "meter", field: "value")
+                return rows == count && points == count
             }
             #expect(stored)
             // Exactly once, by count and checksum, in both stores.

@@ -98,9 +98,8 @@ enum Harness {
     // MARK: InfluxDB
 
     static func influx(database: String, url: String? = nil, http: HTTPClient) throws -> InfluxDBClient {
-        InfluxDBClient(
-            configuration: InfluxDBConfiguration(url: url ?? (try environment.require("INFLUX_URL")), database: database),
-            httpClient: http)
+        let base = try url ?? environment.require("INFLUX_URL")
+        return InfluxDBClient(configuration: InfluxDBConfiguration(url: base, database: database), httpClient: http)
     }
 
     /// The count of `field` in `measurement`, or 0.

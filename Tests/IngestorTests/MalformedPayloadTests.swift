@@ -60,8 +60,9 @@ struct MalformedPayloadTests {
             // A good one after them: the stream was not blocked.
             try await mqtt.publish(#"{"ok": 1}"#, to: topic)
             let done = await Harness.eventually {
-                await Harness.scalar(pool, "SELECT count(*)::bigint FROM telemetry.rejected") == 30
-                    && await Harness.scalar(pool, "SELECT count(*)::bigint FROM telemetry.observation") == 1
+                let rejected = await Harness.scalar(pool, "SELECT count(*)::bigint FROM telemetry.rejected")
+                let observations = await Harness.scalar(pool, "SELECT count(*)::bigint FROM telemetry.observation")
+                return rejected == 30 && observations == 1
             }
             #expect(done)
             let kinds = try await pool.query("SELECT kind, count(*)::bigint FROM telemetry.rejected GROUP BY kind")

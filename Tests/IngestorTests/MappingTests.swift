@@ -47,8 +47,9 @@ struct MappingTests {
             // Published twice: stored once.
             try await mqtt.publish(alert, to: base + "/lift/alerts")
             let stored = await Harness.eventually {
-                await Harness.scalar(pool, "SELECT count(*)::bigint FROM telemetry.observation") == 9
-                    && await Harness.scalar(pool, "SELECT count(*)::bigint FROM telemetry.event_log") == 2
+                let observations = await Harness.scalar(pool, "SELECT count(*)::bigint FROM telemetry.observation")
+                let events = await Harness.scalar(pool, "SELECT count(*)::bigint FROM telemetry.event_log")
+                return observations == 9 && events == 2
             }
             #expect(stored)
 
@@ -90,11 +91,14 @@ struct MappingTests {
             // InfluxDB: measurement from type or topic leaf, tags for source and signal, fields.
             let influx = try Harness.influx(database: setup.influxDatabase, http: http)
             let influxed = await Harness.eventually {
-                await Harness.influxCount(influx, "vibration_alert", field: "rms") == 1
-                    && await Harness.influxCount(influx, "temp", field: "value") == 1
-                    && await Harness.influxCount(influx, "energy_status", field: "kw") == 1
-                    && await Harness.influxCount(influx, "hvac_event", field: "state") == 1
-                    && await Harness.influxCount(influx, "telemetry", field: "rms") == 1
+                var counts: [Int] = []
+                for (measurement, field) in [
+                    ("vibration_alert", "rms"), ("temp", "value"), ("energy_status", "kw"), ("hvac_event", "state"),
+                    ("telemetry", "rms"),
+                ] {
+                    counts.append(await Harness.influxCount(influx, measurement, field: field))
+                }
+                return counts == [1, 1, 1, 1, 1]
             }
             #expect(influxed)
             let point = try await influx.query(

@@ -1,3 +1,4 @@
+import DTPInfluxDB
 import DTPModel
 import Foundation
 import Testing

@@ -65,7 +65,7 @@ struct RegistryWatcher: ServiceLifecycle.Service {
                     logger.warning("registry change stream failed; reconnecting", metadata: ["error": "\(error)"])
                 }
                 try? await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(10))
+                delay = min(delay * 2, .seconds(3))
             }
         }
     }

@@ -60,8 +60,10 @@ struct JournalTests {
         #expect(throws: JournalError.self) {
             _ = try Journal(directory: directory, maxBytes: 1 << 20, segmentBytes: 64 << 10, logger: Logger(label: "test"))
         }
+        var encoded: [UInt8] = []
+        record(0, size: 1000).encode(into: &encoded)
         var appended = 0
-        while journal.byteCount + 2000 <= 1 << 20 {
+        while journal.byteCount + Int64(encoded.count) <= 1 << 20 {
             #expect(journal.append(record(appended, size: 1000)))
             appended += 1
         }

@@ -56,7 +56,8 @@ func buildApplication(_ config: IngestorConfig) async throws -> some Application
         retryMaxDelay: config.retryMaxDelay, drainTimeout: config.drainTimeout, syncInterval: config.spoolSyncInterval,
         logger: logger)
     let intake = MQTTIntake(
-        client: client, journal: journal, catalog: catalog, group: config.group, metrics: metrics, logger: logger)
+        client: client, journal: journal, catalog: catalog, group: config.shared ? config.group : nil, metrics: metrics,
+        logger: logger)
     // ServiceGroup stops services in reverse order, each after the one behind it finished: the closer
     // last, the writer (draining the spool) after the intake has stopped taking messages.
     var services: [any Service] = [Closer(pool: pool, http: http), writer]

@@ -240,6 +240,8 @@ final class StopFlag: Sendable {
     private let value = Atomic<Bool>(false)
     var isSet: Bool { value.load(ordering: .relaxed) }
     func set() { value.store(true, ordering: .relaxed) }
+    /// Whether it was set, clearing it.
+    func take() -> Bool { value.exchange(false, ordering: .relaxed) }
 }
 
 /// Runs `body` on a thread of its own, so that blocking calls never hold a cooperative thread.

@@ -19,6 +19,8 @@ struct IngestorConfig: Sendable {
     var mqtt: MQTTConfiguration
     /// `DTP_INGEST_GROUP`: the shared subscription group every replica joins.
     var group = "dtp-ingestor"
+    /// `DTP_INGEST_SHARED`: subscribe as `$share/<group>/…` (replicas split the load) or plainly.
+    var shared = true
     /// `DTP_INGEST_TOPICS`: filters stored whatever the registry says (the earlier simulator's by default).
     var staticTopics = ["dtp/sensors/#"]
     /// `INFLUX_*`: the InfluxDB that receives every message as line protocol; nil writes Postgres only.
@@ -109,6 +111,7 @@ struct IngestorConfig: Sendable {
         if group.contains("/") || group.contains("+") || group.contains("#") {
             reader.report("DTP_INGEST_GROUP", "must not contain '/', '+' or '#'")
         }
+        shared = reader.bool("DTP_INGEST_SHARED", default: true)
         staticTopics = reader.list("DTP_INGEST_TOPICS", default: ["dtp/sensors/#"])
         for topic in staticTopics where MQTTTopic.problem(inFilter: topic) != nil {
             reader.report("DTP_INGEST_TOPICS", "'\(topic)': \(MQTTTopic.problem(inFilter: topic) ?? "")")

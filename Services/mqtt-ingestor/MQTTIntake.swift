@@ -11,7 +11,8 @@ struct MQTTIntake: Service {
     let client: MQTTClient
     let journal: Journal
     let catalog: CatalogStore
-    let group: String
+    /// The shared subscription group, or nil for plain subscriptions (`DTP_INGEST_SHARED=false`).
+    let group: String?
     let metrics: IngestorMetrics
     let logger: Logger
 
@@ -29,8 +30,11 @@ struct MQTTIntake: Service {
         }
     }
 
-    /// The shared subscription of `filter` for this group.
-    func shared(_ filter: String) -> String { MQTTClient.sharedSubscription(group: group, filter: filter) }
+    /// The subscription of `filter`: shared in the group, or plain.
+    func shared(_ filter: String) -> String {
+        guard let group else { return filter }
+        return MQTTClient.sharedSubscription(group: group, filter: filter)
+    }
 
     func run() async throws {
         await withGracefulShutdownHandler {
@@ -74,9 +78,32 @@ struct MQTTIntake: Service {
                 catalog.touch()
             }
         }
-        defer { retry.cancel() }
+        // Mosquitto 2.0 does not restore shared subscriptions from its persistence file after a restart,
+        // although it reports the session present: every reconnect subscribes to everything again (for
+        // a subscription the broker still has, that is harmless).
+        let reconnected = StopFlag()
+        let observer = Task {
+            var wasConnected = false
+            for await state in client.connectionStateChanges() {
+                if state == .connected {
+                    if wasConnected {
+                        reconnected.set()
+                        catalog.touch()
+                    }
+                    wasConnected = true
+                }
+            }
+        }
+        defer {
+            retry.cancel()
+            observer.cancel()
+        }
         for await _ in changes {
             if journal.isClosed { break }
+            if reconnected.take() {
+                logger.info("reconnected to the broker; subscribing again", metadata: ["filters": "\(current.count)"])
+                current = []
+            }
             let wanted = catalog.catalog.filters
             for filter in wanted.subtracting(current).sorted() {
                 do {

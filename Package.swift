@@ -269,6 +269,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/DiscoveryTests", resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+        .testTarget(
             name: "DTPIngestorTests",
             dependencies: [
                 "MQTTIngestor", "DTPAuth", "DTPHTTP", "DTPInfluxDB", "DTPModel", "DTPMQTT", "DTPPostgres",

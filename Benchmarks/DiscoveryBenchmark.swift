@@ -74,7 +74,9 @@ enum DiscoveryBenchmark {
                 initial.seconds, status["last_scan_duration_ms"]?.intValue ?? -1))
             let rescan: JSONValue = try await http.json(
                 .post, url: discoveryBase + "/scan", body: JSONValue.object([:]), headers: ["Authorization": "Bearer \(scanToken)"])
-            print("  rescan with nothing changed: \(rescan["duration_ms"] ?? .null) ms (\(rescan["unchanged"] ?? .null) unchanged)")
+            print(
+                "  rescan with nothing changed: \(rescan["duration_ms"]?.intValue ?? -1) ms "
+                    + "(\(rescan["unchanged"]?.intValue ?? -1) unchanged)")
             print(String(format: "  dtp-discovery RSS with %d folders watched: %.1f MiB", folders, discovery.rssMiB() ?? .nan))
             let latency = try await saveToEvent(http, base, token: token, root: root, samples: 200)
             print("  save -> SSE twin.update: \(latency) (goal p99 <= 300 ms)")

@@ -29,7 +29,7 @@ struct DiscoveryConfig: Sendable {
     init(
         settings: ServiceSettings, roots: [String], registryURL: String, registryToken: Secret,
         serviceTokens: [String: String] = [:], rescanInterval: Duration = .seconds(300),
-        debounce: Duration = .milliseconds(100), maxDebounce: Duration = .seconds(1),
+        debounce: Duration = .milliseconds(50), maxDebounce: Duration = .seconds(1),
         maxRetryDelay: Duration = .seconds(30)
     ) {
         self.settings = settings
@@ -55,7 +55,7 @@ struct DiscoveryConfig: Sendable {
         for key in badKeys { reader.report(key, "must be name:token pairs separated by commas") }
         serviceTokens = tokens
         rescanInterval = reader.seconds("DTP_DISCOVERY_RESCAN_SECONDS", default: .seconds(300))
-        debounce = reader.seconds("DTP_DISCOVERY_DEBOUNCE_SECONDS", default: .milliseconds(100))
+        debounce = reader.seconds("DTP_DISCOVERY_DEBOUNCE_SECONDS", default: .milliseconds(50))
         maxDebounce = max(debounce, .seconds(1))
         maxRetryDelay = reader.seconds("DTP_DISCOVERY_RETRY_MAX_SECONDS", default: .seconds(30))
     }

@@ -3,6 +3,10 @@ import Foundation
 import Logging
 import Metrics
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Keeps the registry in step with the twin files: what each file holds, which changes still have to
 /// reach the registry, and the writes themselves.
 ///
@@ -40,6 +44,9 @@ actor DiscoveryEngine {
     private var filesByTwin: [String: Set<String>] = [:]
     private var queue: [String: Change] = [:]
     private var writtenKeys: [String: Set<String>] = [:]
+    /// The twins this process wrote last, as the registry answered: a change to one of them is written
+    /// with `If-Match` on that version without reading it first (a 412 reads it and tries again).
+    private var recentlyWritten: [String: Twin] = [:]
     private var refusals: [String: FileFailure] = [:]
     private var registered: Set<String> = []
     private var lastScan: Date?
@@ -80,6 +87,7 @@ actor DiscoveryEngine {
             let scopes = roots.filter { !missing.contains($0) }.map { ScanScope.tree($0) }
             return (scanner.observe(scopes), scopes, missing)
         }
+        let read = ContinuousClock.now - start
         apply(observed, scopes: scopes, requeueAll: true)
         scansMetric.increment()
         // A root that is missing (unmounted, mistyped) must not look like every twin file was deleted.
@@ -88,6 +96,8 @@ actor DiscoveryEngine {
         }
         var summary = await drain(orphans: orphans && missingRoots.isEmpty)
         lastScan = Date()
+        logger.debug(
+            "full scan", metadata: ["read_ms": "\(Int(read.milliseconds))", "total_ms": "\(Int((ContinuousClock.now - start).milliseconds))"])
         summary.files = observed.count
         summary.failed = currentFailures()
         summary.durationMS = Int((ContinuousClock.now - start).milliseconds)
@@ -103,6 +113,9 @@ actor DiscoveryEngine {
             }
         }
         if summary.registryError != nil { kick.yield() }
+        // Parsing thousands of files on the I/O queue's threads leaves freed memory in their malloc arenas;
+        // hand it back, or the process keeps the peak of every scan.
+        await BlockingIO.run { MallocTrim.trim() }
         return summary
     }
 
@@ -122,7 +135,8 @@ actor DiscoveryEngine {
     private func apply(_ observed: [ObservedFile], scopes: [ScanScope], requeueAll: Bool) {
         let seen = Set(observed.map(\.path))
         var affected: Set<String> = []
-        for (path, known) in files where !seen.contains(path) && scopes.contains(where: { $0.contains(file: path) }) {
+        for path in knownPaths(in: scopes) where !seen.contains(path) {
+            guard let known = files[path] else { continue }
             setKnown(path, nil)
             refusals[known.relative] = nil
             if let id = known.twinID { affected.insert(id) }
@@ -153,6 +167,26 @@ actor DiscoveryEngine {
         for id in affected { requeue(id) }
         filesGauge.record(files.count)
         queueGauge.record(queue.count)
+    }
+
+    /// The known twin files inside `scopes`: a folder scope can only hold its few spec file names, so
+    /// a single change never walks every known file.
+    private func knownPaths(in scopes: [ScanScope]) -> Set<String> {
+        var paths: Set<String> = []
+        let trees = scopes.compactMap { scope -> String? in
+            if case .tree(let root) = scope { return root + "/" }
+            return nil
+        }
+        for scope in scopes {
+            guard case .folder(let folder) = scope else { continue }
+            for name in TwinSpecCodec.specFileNames where files[folder + "/" + name] != nil {
+                paths.insert(folder + "/" + name)
+            }
+        }
+        if !trees.isEmpty {
+            for path in files.keys where trees.contains(where: { path.hasPrefix($0) }) { paths.insert(path) }
+        }
+        return paths
     }
 
     private func setKnown(_ path: String, _ known: KnownFile?) {
@@ -266,6 +300,11 @@ actor DiscoveryEngine {
     }
 
     private func writeOne(_ id: String, _ change: Change) async throws -> Outcome {
+        if case .register = change, let cached = recentlyWritten.removeValue(forKey: id),
+            let outcome = try await write(id, change, existing: cached)
+        {
+            return outcome
+        }
         for _ in 0..<5 {
             let existing = try await link.twin(id)
             if let outcome = try await write(id, change, existing: existing) { return outcome }
@@ -283,8 +322,13 @@ actor DiscoveryEngine {
                 return Outcome(result: .unchanged)
             }
             let answer = try await link.upsert(merged.jsonValue, etag: existing?.etag)
+            if let written = answer.twin {
+                if recentlyWritten.count >= 1024 { recentlyWritten.removeAll(keepingCapacity: true) }
+                recentlyWritten[id] = written
+            }
             return outcome(of: answer, for: twin, created: existing == nil)
         case .retire:
+            recentlyWritten[id] = nil
             guard let existing, existing.isFileDefined else {
                 registered.remove(id)
                 writtenKeys[id] = nil
@@ -328,7 +372,9 @@ actor DiscoveryEngine {
     /// Reads the registry's list once, writes the changed twins in bulk (1,000 per call) and soft-deletes
     /// retired ones; with `orphans`, file-defined twins whose file is no longer known are retired too.
     private func writeInBulk(_ changes: [String: Change], orphans: Bool, into outcomes: inout [String: Outcome]) async throws {
+        let listStart = ContinuousClock.now
         let existing = Dictionary(try await link.allTwins().map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        logger.debug("registry list read", metadata: ["twins": "\(existing.count)", "ms": "\(Int((ContinuousClock.now - listStart).milliseconds))"])
         var pending: [(twin: DiscoveredTwin, body: JSONValue, created: Bool)] = []
         var retirements: [String] = []
         for (id, change) in changes.sorted(by: { $0.key < $1.key }) {
@@ -354,15 +400,27 @@ actor DiscoveryEngine {
                 retirements.append(id)
             }
         }
-        var start = 0
-        while start < pending.count {
-            let chunk = pending[start..<min(start + 1000, pending.count)]
-            let results = try await link.bulk(chunk.map(\.body))
-            for (item, result) in zip(chunk, results) {
-                let answer = RegistryLink.WriteResult(status: result.status, detail: result.detail)
-                outcomes[item.twin.id] = outcome(of: answer, for: item.twin, created: item.created)
+        // Up to three bulk calls in flight, so the registry and PostgreSQL work on one while the next is
+        // encoded and sent; each call is its own transaction.
+        let chunks = stride(from: 0, to: pending.count, by: 1000).map { Array(pending[$0..<min($0 + 1000, pending.count)]) }
+        let link = self.link
+        try await withThrowingTaskGroup(of: (Int, [RegistryLink.BulkItem]).self) { group in
+            var next = 0
+            func submit() {
+                guard next < chunks.count else { return }
+                let index = next
+                let bodies = chunks[index].map(\.body)
+                group.addTask { (index, try await link.bulk(bodies)) }
+                next += 1
             }
-            start += 1000
+            for _ in 0..<3 { submit() }
+            while let (index, results) = try await group.next() {
+                for (item, result) in zip(chunks[index], results) {
+                    let answer = RegistryLink.WriteResult(status: result.status, detail: result.detail)
+                    outcomes[item.twin.id] = outcome(of: answer, for: item.twin, created: item.created)
+                }
+                submit()
+            }
         }
         for id in retirements {
             if let current = existing[id], let outcome = try await write(id, .retire, existing: current) {
@@ -396,4 +454,19 @@ actor DiscoveryEngine {
 extension Duration {
     /// The duration in milliseconds.
     var milliseconds: Double { Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15 }
+}
+
+/// glibc's `malloc_trim`, which the Glibc module does not export (it lives in `malloc.h`), found at run
+/// time; a C library without it trims nothing.
+enum MallocTrim {
+    private typealias Function = @convention(c) (Int) -> Int32
+    private static let function: Function? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return nil }
+        return unsafeBitCast(symbol, to: Function.self)
+    }()
+
+    /// Returns the free memory of every malloc arena to the system.
+    static func trim() {
+        _ = function?(0)
+    }
 }

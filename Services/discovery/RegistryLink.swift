@@ -19,6 +19,8 @@ struct RegistryLink: Sendable {
     struct WriteResult: Sendable {
         var status: Int
         var detail: String?
+        /// The twin as written, when the answer carries it (an upsert's).
+        var twin: Twin?
     }
 
     /// One item of a bulk answer.
@@ -56,7 +58,10 @@ struct RegistryLink: Sendable {
         if let etag { headers.add(name: "If-Match", value: etag) } else { headers.add(name: "If-None-Match", value: "*") }
         let request = HTTPRequest(
             method: .post, url: "\(baseURL)/api/registry/twins", headers: headers, body: Data(try body.jsonText().utf8))
-        return Self.result(try await send(request))
+        let response = try await send(request)
+        var result = Self.result(response)
+        if response.isSuccess { result.twin = try? JSONDecoder().decode(Twin.self, from: response.body) }
+        return result
     }
 
     /// Soft-deletes twin `id` (status `deprecated`), on condition that it is still at `etag`.

@@ -13,14 +13,6 @@ enum ScanScope: Hashable, Sendable {
         case .folder(let path), .tree(let path): path
         }
     }
-
-    /// Whether the file at `path` lies inside this scope.
-    func contains(file path: String) -> Bool {
-        switch self {
-        case .folder(let folder): (path as NSString).deletingLastPathComponent == folder
-        case .tree(let root): path.hasPrefix(root + "/")
-        }
-    }
 }
 
 /// Reads the twin files inside scopes, in parallel over the I/O queue's threads.

@@ -22,7 +22,7 @@ public enum ComposeFile {
         }
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            root = try Yams.compose(yaml: text, .default, .default, .utf8)
         } catch let error as YamlError {
             throw TwinSpecError(.syntax, "the compose file is not valid YAML: \(Self.summary(of: error))", file: file)
         }

@@ -9,7 +9,8 @@ struct YAMLReader {
         let prescan = try YAMLPrescan(text, file: file)
         let root: Node?
         do {
-            root = try Yams.compose(yaml: prescan.text)
+            // An explicit encoding: the default one reads the whole process environment on every call.
+            root = try Yams.compose(yaml: prescan.text, .default, .default, .utf8)
         } catch let error as YamlError {
             throw Self.specError(from: error, prescan: prescan, file: file)
         }

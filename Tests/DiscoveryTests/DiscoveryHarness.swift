@@ -42,7 +42,7 @@ struct DiscoveryHarness: Sendable {
         let config = DiscoveryConfig(
             settings: ServiceSettings(name: "discovery", port: port, logLevel: .warning), roots: [root.path],
             registryURL: registry.baseURL, registryToken: Secret(registry.token),
-            serviceTokens: ["gateway": gatewayToken], rescanInterval: rescan, debounce: .milliseconds(100),
+            serviceTokens: ["gateway": gatewayToken], rescanInterval: rescan, debounce: .milliseconds(50),
             maxDebounce: .seconds(1), maxRetryDelay: .milliseconds(500))
         var logger = Logger(label: "test.discovery")
         logger.logLevel = .warning

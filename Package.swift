@@ -143,7 +143,7 @@ let package = Package(
         .executableTarget(
             name: "Discovery",
             dependencies: serviceDependencies + [
-                "DTPModel", "DTPHTTP", "DTPAuth", logging,
+                "DTPModel", "DTPHTTP", "DTPAuth", "DTPRegistryClient", logging,
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -1,5 +1,6 @@
 import DTPAuth
 import DTPHTTP
+import DTPRegistryClient
 import DTPServiceKit
 import Foundation
 import Hummingbird
@@ -27,10 +28,13 @@ func buildApplication(_ config: DiscoveryConfig, logger: Logger? = nil) throws -
     let router = ServiceApplication.router(
         settings: config.settings, context: BasicRequestContext.self, readiness: readiness)
     StatusController(engine: parts.engine, serviceTokens: ServiceTokens(config.serviceTokens)).addRoutes(to: router)
-    let services: [any Service] = [
+    var services: [any Service] = [
+        HTTPClientService(client: parts.client),
         DiscoveryService(engine: parts.engine, watcher: parts.watcher, config: config, logger: logger),
-        ClientCloser(client: parts.client),
     ]
+    if let registration = config.selfRegistration?.registration(category: "DMS", http: parts.client, logger: logger) {
+        services.append(registration)
+    }
     let app = ServiceApplication.application(settings: config.settings, router: router, services: services, logger: logger)
     return (app, parts)
 }
@@ -48,14 +52,4 @@ func buildEngine(_ config: DiscoveryConfig, logger: Logger) throws -> (HTTPClien
     let client = try HTTPClient(configuration: HTTPClient.Configuration(timeout: .seconds(60), logger: logger))
     let link = RegistryLink(client: client, baseURL: config.registryURL, token: config.registryToken)
     return (client, DiscoveryEngine(roots: config.roots, link: link, logger: logger))
-}
-
-/// Shuts the HTTP client down after the server and the watcher have stopped.
-struct ClientCloser: Service {
-    let client: HTTPClient
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        await client.shutdown()
-    }
 }

@@ -1,4 +1,5 @@
 import DTPAuth
+import DTPRegistryClient
 import DTPServiceKit
 import Foundation
 
@@ -24,6 +25,8 @@ struct DiscoveryConfig: Sendable {
     var maxRetryDelay: Duration
     /// The first pause after a failed registry call; it doubles up to ``maxRetryDelay``.
     var initialRetryDelay: Duration = .milliseconds(250)
+    /// How discovery lists itself in the service registry, so the portal shows its health; nil in tests.
+    var selfRegistration: SelfRegistration?
 
     /// A configuration given directly, as tests build it.
     init(
@@ -58,6 +61,7 @@ struct DiscoveryConfig: Sendable {
         debounce = reader.seconds("DTP_DISCOVERY_DEBOUNCE_SECONDS", default: .milliseconds(50))
         maxDebounce = max(debounce, .seconds(1))
         maxRetryDelay = reader.seconds("DTP_DISCOVERY_RETRY_MAX_SECONDS", default: .seconds(30))
+        selfRegistration = SelfRegistration(service: "discovery", port: settings.port, reader: &reader)
     }
 
     /// `path` made absolute against the working directory, without a trailing slash.

@@ -70,7 +70,10 @@ struct PortalStreamController: Sendable {
                     case .heartbeat:
                         try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
                     case .event(let event):
-                        guard event.isStillVisible(to: user, in: hub.index.snapshot) else { continue }
+                        // Looked at again only when visibility may have shrunk since the event was queued.
+                        if event.narrowing != hub.index.narrowingCount {
+                            guard event.isStillVisible(to: user, in: hub.index.snapshot) else { continue }
+                        }
                         try await writer.write(event.frame)
                     }
                 }

@@ -94,9 +94,17 @@ final class AccessIndex: Sendable {
     }
 
     private let state = Mutex(Snapshot())
+    private let narrowings = Atomic<UInt64>(0)
 
     /// The current view.
     var snapshot: Snapshot { state.withLock { $0 } }
+
+    /// Counts the changes that can take visibility away (revoked grants, deleted users, cards and
+    /// services): an event queued at the same count needs no second look when it is written.
+    var narrowingCount: UInt64 { narrowings.load(ordering: .acquiring) }
+
+    /// Records a change that can take visibility away; call after updating the view.
+    func noteNarrowing() { narrowings.add(1, ordering: .releasing) }
 
     /// Changes the view.
     func update<T>(_ body: (inout Snapshot) throws -> T) rethrows -> T {

@@ -67,7 +67,8 @@ func buildParts(_ config: GatewayConfig) async throws -> GatewayParts {
         hub: hub,
         follower: RegistryFollower(
             registry: registry, store: store, hub: hub, defaultGrant: config.defaultGrant, logger: logger),
-        health: HealthChecker(registry: registry, hub: hub, interval: config.healthInterval, logger: logger),
+        health: HealthChecker(
+            registry: registry, hub: hub, interval: config.healthInterval, logger: logger, selfURL: config.publicURL),
         lastData: LastDataCache(
             ingestor: Upstream(client: http, baseURL: config.ingestorURL, token: token), ttl: config.lastDataTTL),
         throttle: LoginThrottle(

@@ -24,10 +24,11 @@ struct AuthMiddleware: RouterMiddleware {
         var context = context
         var token: String?
         if let header = request.headers[.authorization] {
-            guard header.count > 7, header.prefix(7).lowercased() == "bearer " else {
-                throw APIError.unauthorized("Authorization header must be 'Bearer <token>'")
+            if header.count > 7, header.prefix(7).lowercased() == "bearer " {
+                token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
+            } else {
+                context.refusedToken = true
             }
-            token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
         } else if request.method == .get || request.method == .head, let cookie = Self.cookie(request) {
             token = cookie
         }
@@ -43,7 +44,7 @@ struct AuthMiddleware: RouterMiddleware {
                     context.logger[metadataKey: "user_id"] = "\(user.id)"
                 } catch {
                     context.logger.debug("token refused", metadata: ["reason": "\(error)"])
-                    throw APIError.unauthorized("Given token not valid for any token type")
+                    context.refusedToken = true
                 }
             }
         }

@@ -51,6 +51,9 @@ struct GatewayConfig: Sendable {
     var discoveryURL = "http://127.0.0.1:8082"
     /// `DTP_INGESTOR_URL`: the ingestor's base URL, for last-data.
     var ingestorURL = "http://127.0.0.1:8084"
+    /// `DTP_GATEWAY_URL`: the gateway's own address, registered in the service registry at start-up (as
+    /// the suite's services register themselves) so that its health shows among the badges; nil skips it.
+    var publicURL: String?
     /// `INFLUX_URL` is set (reported by `/api/healthz`).
     var influxConfigured = false
     /// `DTP_DEFAULT_GRANT`: grants given for a new card.
@@ -125,6 +128,7 @@ struct GatewayConfig: Sendable {
         ingestorURL = Self.trimmed(reader.string("DTP_INGESTOR_URL", default: "http://127.0.0.1:8084"))
         serviceToken = reader.secret("DTP_SERVICE_TOKEN_GATEWAY", default: "")
         influxConfigured = reader.optionalString("INFLUX_URL") != nil
+        publicURL = reader.optionalString("DTP_GATEWAY_URL").map(Self.trimmed)
         defaultGrant = reader.choice("DTP_DEFAULT_GRANT", as: DefaultGrant.self, default: .all)
         healthInterval = reader.seconds("DTP_HEALTH_INTERVAL_SECONDS", default: .seconds(15))
         heartbeat = reader.seconds("DTP_PORTAL_HEARTBEAT_SECONDS", default: .seconds(15))

@@ -16,6 +16,9 @@ struct GatewayContext: RequestContext {
     var session: String?
     /// A service token was presented instead of a user's credentials.
     var service: String?
+    /// A token was presented but refused; routes that need a user answer 401 with this reason, public
+    /// routes (login, refresh, health) ignore it, so a stale header never blocks getting a new token.
+    var refusedToken = false
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
@@ -23,12 +26,19 @@ struct GatewayContext: RequestContext {
         user = nil
         session = nil
         service = nil
+        refusedToken = false
     }
 
     /// The signed-in user, or 401.
     func requireUser() throws -> User {
-        guard let user else { throw APIError.unauthorized("Authentication credentials were not provided.") }
+        guard let user else { throw unauthenticated }
         return user
+    }
+
+    /// The 401 for a request without a (valid) user token.
+    var unauthenticated: APIError {
+        APIError.unauthorized(
+            refusedToken ? "Given token not valid for any token type" : "Authentication credentials were not provided.")
     }
 
     /// The signed-in staff user: 401 without a user, 403 for others.

@@ -107,6 +107,7 @@ struct GatewayStore: Sendable {
             $0.grants[user.id] = nil
             $0.serviceGrants[user.id] = nil
         }
+        index.noteNarrowing()
         return user
     }
 
@@ -192,6 +193,7 @@ struct GatewayStore: Sendable {
             if let twin = card.dtrID { snapshot.cardByTwin[twin] = nil }
             for user in snapshot.grants.keys { snapshot.grants[user]?.remove(card.id) }
         }
+        index.noteNarrowing()
         return card
     }
 
@@ -211,6 +213,7 @@ struct GatewayStore: Sendable {
         let removed = try await pool.execute(
             "DELETE FROM gateway.twin_grant WHERE user_id = $1 AND card_id = $2::uuid", [user.id, cardID])
         index.update { _ = $0.grants[user.id]?.remove(cardID) }
+        index.noteNarrowing()
         return removed > 0
     }
 
@@ -230,6 +233,7 @@ struct GatewayStore: Sendable {
         let removed = try await pool.execute(
             "DELETE FROM gateway.service_grant WHERE user_id = $1 AND service_id = $2", [user.id, serviceID])
         index.update { _ = $0.serviceGrants[user.id]?.remove(serviceID) }
+        index.noteNarrowing()
         return removed > 0
     }
 

@@ -25,9 +25,13 @@ final class HealthChecker: ServiceLifecycle.Service, Sendable {
     let hub: PortalHub
     let interval: Duration
     let logger: Logger
+    /// The gateway's own URL, registered as service `gateway` until the registry accepts it.
+    let selfURL: String?
+    private let registered = Atomic<Bool>(false)
     private let state = Mutex<(results: [String: ServiceHealth], lastRun: Date?)>(([:], nil))
 
-    init(registry: Upstream, hub: PortalHub, interval: Duration, logger: Logger) {
+    init(registry: Upstream, hub: PortalHub, interval: Duration, logger: Logger, selfURL: String? = nil) {
+        self.selfURL = selfURL
         self.registry = registry
         self.hub = hub
         self.interval = interval
@@ -48,10 +52,29 @@ final class HealthChecker: ServiceLifecycle.Service, Sendable {
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
+                await self.registerSelf()
                 await self.checkAll()
                 try await Task.sleep(for: self.interval)
             }
         }
+    }
+
+    /// Registers the gateway in the service registry (an upsert by tenant and name), once it answers.
+    func registerSelf() async {
+        guard let selfURL, !registered.load(ordering: .relaxed) else { return }
+        let body: JSONValue = [
+            "name": "gateway", "tenant": "demo", "category": "UI",
+            "interfaces": ["api": .string(selfURL), "health": .string(selfURL + "/healthz"), "public": true],
+            "health": ["url": .string(selfURL + "/healthz"), "ready": .string(selfURL + "/readyz")],
+        ]
+        guard let text = try? body.jsonText(),
+            let response = try? await registry.send(
+                .post, "/api/registry/services", headers: [("Content-Type", "application/json")], body: Data(text.utf8),
+                timeout: .seconds(5)),
+            response.isSuccess
+        else { return }
+        registered.store(true, ordering: .relaxed)
+        logger.info("registered in the service registry", metadata: ["url": "\(selfURL)"])
     }
 
     /// One round: every registered service, concurrently.

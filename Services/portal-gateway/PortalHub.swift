@@ -29,6 +29,8 @@ struct PortalEvent: Sendable {
     var audience: Audience
     /// `id:`, `event:` and `data:` lines, ready to write.
     var frame: ByteBuffer
+    /// ``AccessIndex/narrowingCount`` when the event was queued.
+    var narrowing: UInt64 = 0
 
     /// Whether `user` still may receive the event when it is written: a grant revoked since it was queued
     /// stops it, while the notice of a deleted twin or card still goes out.
@@ -115,6 +117,7 @@ final class PortalHub: ServiceLifecycle.Service, Sendable {
     /// Publishes an event named `name` with `data` (JSON text) to those in `audience`.
     @discardableResult
     func publish(name: String, data: String, tenant: String?, audience: PortalEvent.Audience) -> Int64 {
+        let narrowing = index.narrowingCount
         let snapshot = index.snapshot
         return state.withLock { state -> Int64 in
             let id = state.nextEventID
@@ -122,7 +125,7 @@ final class PortalHub: ServiceLifecycle.Service, Sendable {
             var frame = ByteBuffer()
             frame.reserveCapacity(data.utf8.count + name.utf8.count + 32)
             frame.writeString("id: \(id)\nevent: \(name)\ndata: \(data)\n\n")
-            let event = PortalEvent(id: id, tenant: tenant, audience: audience, frame: frame)
+            let event = PortalEvent(id: id, tenant: tenant, audience: audience, frame: frame, narrowing: narrowing)
             if replayLimit > 0 {
                 if state.ring.count < replayLimit {
                     state.ring.append(event)

@@ -33,7 +33,7 @@ struct PortalStreamController: Sendable {
         if query["token"] != nil || query["access"] != nil {
             throw APIError.badRequest("tokens are not accepted in the URL; use a stream ticket")
         }
-        guard let user else { throw APIError.unauthorized("Authentication credentials were not provided.") }
+        guard let user else { throw context.unauthenticated }
         let tenant = query["tenant"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
         var lastEventID: Int64?
         if let text = request.headers[.lastEventID] ?? query["last_event_id"].map(String.init), !text.isEmpty {
@@ -70,7 +70,10 @@ struct PortalStreamController: Sendable {
                     case .heartbeat:
                         try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
                     case .event(let event):
-                        guard event.isStillVisible(to: user, in: hub.index.snapshot) else { continue }
+                        // Looked at again only when visibility may have shrunk since the event was queued.
+                        if event.narrowing != hub.index.narrowingCount {
+                            guard event.isStillVisible(to: user, in: hub.index.snapshot) else { continue }
+                        }
                         try await writer.write(event.frame)
                     }
                 }

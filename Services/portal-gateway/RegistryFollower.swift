@@ -93,11 +93,13 @@ struct RegistryFollower: ServiceLifecycle.Service {
                 isPublic: payload["interfaces"]?["public"]?.boolValue ?? false,
                 twinRef: payload["twin_ref"]?.stringValue)
             store.index.update { $0.services[id] = info }
+            store.index.noteNarrowing()  // a service may have stopped being public
             hub.publish(name: "update", data: portalText, tenant: tenant, audience: .service(id))
         case "service.delete":
             guard let id = payload["id"]?.stringValue else { return }
             hub.publish(name: "update", data: portalText, tenant: tenant, audience: .service(id))
             store.index.update { $0.services[id] = nil }
+            store.index.noteNarrowing()
         case "relationship.update", "artifact.update":
             let twinID = payload["from"]?.stringValue ?? payload["twin_id"]?.stringValue ?? ""
             hub.publish(name: "update", data: portalText, tenant: tenant, audience: .twin(twinID))

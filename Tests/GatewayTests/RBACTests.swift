@@ -117,6 +117,11 @@ struct RBACTests {
             }
             #expect(try await gateway.send(.get, "/api/portal/stream?token=\(demo.access)").status == 400)
 
+            // The cards follow the registry's stream: wait until the deletion of dt:New_001 has arrived.
+            try await gateway.waitFor {
+                let cards = try GatewayHarness.json(try await gateway.send(.get, "/api/admin/twins", token: admin.access))
+                return cards.arrayValue?.contains { $0["dtr_id"] == "dt:New_001" } == false
+            }
             // Nothing leaks: lists hold only granted twins.
             func ids(_ path: String, _ token: String) async throws -> Set<String> {
                 let body = try GatewayHarness.json(try await gateway.send(.get, path, token: token))

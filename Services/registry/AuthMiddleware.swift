@@ -5,8 +5,12 @@ import HTTPTypes
 import Hummingbird
 import Logging
 
-/// Requires `Authorization: Bearer <token>` with a service token or a gateway-issued access JWT, and
-/// records the caller in the context.
+/// Requires `Authorization: Bearer <token>` with a service token or a gateway-issued access JWT of a
+/// staff user, and records the caller in the context.
+///
+/// The registry knows nothing of grants: those live in the gateway, which calls the registry with its own
+/// service token and filters per user. A non-staff user's token would let its holder read and write every
+/// tenant's twins here, so it is refused (403) and such users go through the gateway.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = RegistryContext
 
@@ -28,7 +32,14 @@ struct AuthMiddleware: RouterMiddleware {
         } else {
             do {
                 let claims = try signer.verifyAccessToken(token)
+                guard claims.isStaff else {
+                    throw APIError.forbidden(
+                        "You do not have permission to perform this action: only staff may call the registry "
+                            + "directly; use the portal gateway")
+                }
                 context.actor = "user:\(claims.userID)"
+            } catch let error as APIError {
+                throw error
             } catch {
                 context.logger.debug("token refused", metadata: ["reason": "\(error)"])
                 throw APIError.unauthorized("Given token not valid for any token type")

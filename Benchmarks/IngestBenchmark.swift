@@ -135,7 +135,7 @@ enum IngestBenchmark {
                 count: messages)
             try await waitForStored(http, port: Int(env["DTP_HTTP_PORT"]!)!, count: messages, timeout: 300)
             let after = await count(pool, influx, measurement: "telemetry")
-            print(String(format: "  overload (table locked while %d messages arrive at QoS 1): RSS idle %.1f MiB, peak %.1f MiB; buffer = one batch (5,000 messages); lost %d",
+            print(String(format: "  overload (table locked while %d messages arrive at QoS 1): RSS idle %.1f MiB, peak %.1f MiB; in memory: two batches of up to 5,000 messages; lost %d",
                 messages, idle, peak, base.postgres + messages - after.postgres))
             ingestor.stop(SIGTERM)
             print("  load average after: \(loadAverage())")

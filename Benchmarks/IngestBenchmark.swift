@@ -41,7 +41,8 @@ enum IngestBenchmark {
         let http = try HTTPClient()
         let influxDatabase = "bench_ingest_" + UUID().uuidString.prefix(8).lowercased()
         let influx = InfluxDBClient(
-            configuration: InfluxDBConfiguration(url: try TestEnvironment.shared.require("INFLUX_URL"), database: influxDatabase),
+            configuration: InfluxDBConfiguration(
+                url: try TestEnvironment.shared.require("INFLUX_URL"), database: influxDatabase),
             httpClient: http)
         let spool = NSTemporaryDirectory() + "dtp-bench-spool-" + UUID().uuidString
         let load = loadAverage()
@@ -79,7 +80,8 @@ enum IngestBenchmark {
             let started = ContinuousClock.now
             ingestor = try ServiceRun(ingestorBinary, environment: env)
             cleanup.append(ingestor)
-            let firstReceipt = try await waitForStored(http, port: Int(env["DTP_HTTP_PORT"]!)!, count: messages, timeout: 300)
+            let firstReceipt = try await waitForStored(
+                http, port: Int(env["DTP_HTTP_PORT"]!)!, count: messages, timeout: 300)
             let ingestSeconds = (ContinuousClock.now - started).seconds
             let ingestRate = Double(messages) / ingestSeconds
             let drainSeconds = (ContinuousClock.now - firstReceipt).seconds
@@ -90,17 +92,26 @@ enum IngestBenchmark {
             let cClient = "dtp-bench-csub-" + UUID().uuidString.prefix(8)
             try await prepareSession(host: host, port: mqttPort, clientID: cClient, topic: cTopic)
             try fleet(lift, environment: environment, topic: cTopic, count: messages, rate: 20_000, qos: 1)
-            let cRate = try runCSubscriber(cSubscriber, host: host, port: mqttPort, topic: cTopic, count: messages, clientID: cClient)
+            let cRate = try runCSubscriber(
+                cSubscriber, host: host, port: mqttPort, topic: cTopic, count: messages, clientID: cClient)
             try await removeSession(host: host, port: mqttPort, clientID: cClient)
 
-            let psqlRate = try await psqlCopyRate(pool: pool, environment: environment, database: database, rows: messages)
+            let psqlRate = try await psqlCopyRate(
+                pool: pool, environment: environment, database: database, rows: messages)
             let goal = 0.8 * min(cRate, psqlRate)
-            print(String(format: "  QoS 1 ingestor (MQTT -> Postgres + InfluxDB): %8.0f msg/s from its first message (%.2f s); %8.0f msg/s from process start (%.2f s)", drainRate, drainSeconds, ingestRate, ingestSeconds))
+            print(
+                String(
+                    format:
+                        "  QoS 1 ingestor (MQTT -> Postgres + InfluxDB): %8.0f msg/s from its first message (%.2f s); "
+                            + "%8.0f msg/s from process start (%.2f s)",
+                    drainRate, drainSeconds, ingestRate, ingestSeconds))
             print(String(format: "  (a) C libmosquitto subscriber, same stream : %8.0f msg/s", cRate))
             print(String(format: "  (b) psql \\copy of the same rows           : %8.0f rows/s", psqlRate))
-            print(String(format: "  ratio ingestor / min(a, b): %.3f (goal 0.8: %@), lost: %d",
-                drainRate / min(cRate, psqlRate), drainRate >= goal ? "met" : "not met",
-                messages - (await count(pool, influx, measurement: "telemetry").postgres)))
+            print(
+                String(
+                    format: "  ratio ingestor / min(a, b): %.3f (goal 0.8: %@), lost: %d",
+                    drainRate / min(cRate, psqlRate), drainRate >= goal ? "met" : "not met",
+                    messages - (await count(pool, influx, measurement: "telemetry").postgres)))
 
             // QoS 0, live.
             let topic0 = "dtp-bench/ingest0/" + UUID().uuidString.prefix(8) + "/telemetry"
@@ -113,12 +124,16 @@ enum IngestBenchmark {
             let before = await count(pool, influx, measurement: "telemetry")
             let liveStart = ContinuousClock.now
             try fleet(lift, environment: environment, topic: topic0, count: messages, rate: 20_000, qos: 0)
-            let (stored0, seconds0) = try await waitForStable(pool, influx, measurement: "telemetry", from: before, start: liveStart)
+            let (stored0, seconds0) = try await waitForStable(
+                pool, influx, measurement: "telemetry", from: before, start: liveStart)
             ingestor.stop(SIGTERM)
             let c0 = try runCSubscriberLive(
                 cSubscriber, host: host, port: mqttPort, count: messages, lift: lift, environment: environment)
-            print(String(format: "  QoS 0 ingestor live: %d of %d stored, %8.0f msg/s; C subscriber live: %d of %d, %8.0f msg/s",
-                stored0, messages, Double(stored0) / seconds0, c0.received, messages, c0.rate))
+            print(
+                String(
+                    format:
+                        "  QoS 0 ingestor live: %d of %d stored, %8.0f msg/s; C subscriber live: %d of %d, %8.0f msg/s",
+                    stored0, messages, Double(stored0) / seconds0, c0.received, messages, c0.rate))
 
             // Overload: the database takes nothing while the fleet publishes.
             let topicO = "dtp-bench/ingest-over/" + UUID().uuidString.prefix(8) + "/telemetry"
@@ -135,8 +150,12 @@ enum IngestBenchmark {
                 count: messages)
             try await waitForStored(http, port: Int(env["DTP_HTTP_PORT"]!)!, count: messages, timeout: 300)
             let after = await count(pool, influx, measurement: "telemetry")
-            print(String(format: "  overload (table locked while %d messages arrive at QoS 1): RSS idle %.1f MiB, peak %.1f MiB; in memory: two batches of up to 5,000 messages; lost %d",
-                messages, idle, peak, base.postgres + messages - after.postgres))
+            print(
+                String(
+                    format:
+                        "  overload (table locked while %d messages arrive at QoS 1): RSS idle %.1f MiB, peak %.1f MiB; "
+                            + "in memory: two batches of up to 5,000 messages; lost %d",
+                    messages, idle, peak, base.postgres + messages - after.postgres))
             ingestor.stop(SIGTERM)
             print("  load average after: \(loadAverage())")
         } catch {
@@ -158,7 +177,9 @@ enum IngestBenchmark {
 
     // MARK: Steps
 
-    static func fleet(_ lift: String, environment: [String: String], topic: String, count: Int, rate: Int, qos: Int) throws {
+    static func fleet(_ lift: String, environment: [String: String], topic: String, count: Int, rate: Int, qos: Int)
+        throws
+    {
         var env = environment
         env["MQTT_TELEMETRY_TOPIC"] = topic
         env["VIB_THRESHOLD"] = "1000"
@@ -166,11 +187,16 @@ enum IngestBenchmark {
         let seconds = max(1, count / rate)
         _ = try BenchProcess.output(
             of: lift,
-            ["--fleet", "1000", "--rate", "\(count / seconds)/s", "--duration", String(seconds), "--fleet-qos", String(qos)],
+            [
+                "--fleet", "1000", "--rate", "\(count / seconds)/s", "--duration", String(seconds), "--fleet-qos",
+                String(qos),
+            ],
             environment: env)
     }
 
-    static func count(_ pool: PostgresPool, _ influx: InfluxDBClient, measurement: String) async -> (postgres: Int, influx: Int) {
+    static func count(_ pool: PostgresPool, _ influx: InfluxDBClient, measurement: String) async -> (
+        postgres: Int, influx: Int
+    ) {
         let rows = try? await pool.query("SELECT count(*)::bigint FROM telemetry.observation")
         let postgres = (try? rows?.first?.decode(Int.self, at: 0)) ?? 0
         var points = 0
@@ -230,7 +256,9 @@ enum IngestBenchmark {
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             if let response = try? await http.execute(HTTPRequest(url: "http://127.0.0.1:\(port)/metrics")),
-                response.bodyText.split(separator: "\n").contains(where: { $0.hasPrefix("dtp_ingestor_subscriptions 1") })
+                response.bodyText.split(separator: "\n").contains(where: {
+                    $0.hasPrefix("dtp_ingestor_subscriptions 1")
+                })
             {
                 return
             }
@@ -240,7 +268,9 @@ enum IngestBenchmark {
     }
 
     /// The rate of `psql \copy` loading the rows the ingestor stored, into a table of the same layout.
-    static func psqlCopyRate(pool: PostgresPool, environment: [String: String], database: String, rows: Int) async throws -> Double {
+    static func psqlCopyRate(pool: PostgresPool, environment: [String: String], database: String, rows: Int)
+        async throws -> Double
+    {
         let file = NSTemporaryDirectory() + "dtp-bench-ingest-\(UUID().uuidString).copy"
         defer { try? FileManager.default.removeItem(atPath: file) }
         try await pool.withConnection { connection in
@@ -251,11 +281,14 @@ enum IngestBenchmark {
         env["PGDATABASE"] = database
         _ = try BenchProcess.output(
             of: "/usr/bin/psql",
-            ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-c",
-             "\\copy (SELECT * FROM telemetry.observation LIMIT \(rows)) TO '\(file)'"], environment: env)
+            [
+                "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c",
+                "\\copy (SELECT * FROM telemetry.observation LIMIT \(rows)) TO '\(file)'",
+            ], environment: env)
         let start = ContinuousClock.now
         _ = try BenchProcess.output(
-            of: "/usr/bin/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", "\\copy public.copy_baseline FROM '\(file)'"],
+            of: "/usr/bin/psql",
+            ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", "\\copy public.copy_baseline FROM '\(file)'"],
             environment: env)
         let seconds = (ContinuousClock.now - start).seconds
         return Double(rows) / seconds
@@ -321,7 +354,9 @@ enum IngestBenchmark {
         await client.disconnect()
     }
 
-    static func runCSubscriber(_ path: String, host: String, port: Int, topic: String, count: Int, clientID: String) throws -> Double {
+    static func runCSubscriber(_ path: String, host: String, port: Int, topic: String, count: Int, clientID: String)
+        throws -> Double
+    {
         let output = try BenchProcess.output(of: path, [host, String(port), topic, String(count), clientID])
         for field in output.split(whereSeparator: \.isWhitespace) where field.hasPrefix("rate=") {
             if let value = Double(field.dropFirst(5)) { return value }
@@ -366,7 +401,8 @@ enum IngestBenchmark {
     }
 
     static func sibling(_ name: String) throws -> String {
-        let folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent()
         let path = folder.appendingPathComponent(name).path
         guard FileManager.default.isExecutableFile(atPath: path) else {
             throw BenchmarkFailure(message: "\(path) is missing: swift build -c release --product \(name)")
@@ -375,7 +411,8 @@ enum IngestBenchmark {
     }
 
     static func loadAverage() -> String {
-        (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+        (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(
+            separator: " ") ?? "?"
     }
 }
 

@@ -1,6 +1,6 @@
+import CoreMetrics
 import DTPInfluxDB
 import DTPPostgres
-import CoreMetrics
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -174,7 +174,7 @@ struct BatchWriter: Service {
         async let postgresDone = retrying("postgres", stopping: stopping, deadline: deadline) {
             do {
                 try await postgres.write(messages)
-            } catch where PostgresSink.isDataError(error) {
+            } catch  where PostgresSink.isDataError(error) {
                 await writeOneByOne(messages)
             } catch {
                 metrics.postgresFailures.increment()
@@ -214,13 +214,15 @@ struct BatchWriter: Service {
             do {
                 try await operation()
                 if failures > 0 {
-                    logger.notice("store write recovered", metadata: ["store": "\(store)", "attempts": "\(failures + 1)"])
+                    logger.notice(
+                        "store write recovered", metadata: ["store": "\(store)", "attempts": "\(failures + 1)"])
                 }
                 return true
             } catch {
                 failures += 1
                 if failures == 1 {
-                    logger.warning("store write failed; retrying", metadata: ["store": "\(store)", "error": "\(error)"])
+                    logger.warning(
+                        "store write failed; retrying", metadata: ["store": "\(store)", "error": "\(error)"])
                 }
                 if stopping.isSet, let deadline, .now > deadline { return false }
                 try? await Task.sleep(for: delay)
@@ -247,7 +249,8 @@ struct BatchWriter: Service {
         }
     }
 
-    private func record(_ messages: [MappedMessage], undeclared: Int, started: ContinuousClock.Instant, newest: Int64?) {
+    private func record(_ messages: [MappedMessage], undeclared: Int, started: ContinuousClock.Instant, newest: Int64?)
+    {
         metrics.flushLatency.recordNanoseconds(Int64((ContinuousClock.now - started) / .nanoseconds(1)))
         metrics.batchSize.record(messages.count + undeclared)
         if undeclared > 0 { metrics.undeclared.increment(by: undeclared) }
@@ -263,7 +266,9 @@ struct BatchWriter: Service {
             }
             perStream[message.stream] = entry
         }
-        for (stream, counts) in perStream { metrics.count(stream: stream, received: counts.received, stored: counts.stored) }
+        for (stream, counts) in perStream {
+            metrics.count(stream: stream, received: counts.received, stored: counts.stored)
+        }
         for (stream, kinds) in rejected {
             for (kind, count) in kinds { metrics.rejected(stream: stream, kind: kind, count: count) }
         }

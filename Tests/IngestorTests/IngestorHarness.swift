@@ -197,6 +197,10 @@ final class ServiceProcess: Sendable {
         self.pid = pid
     }
 
+    deinit {
+        try? FileManager.default.removeItem(atPath: logPath)
+    }
+
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
     /// Sends `signal` and waits (on a thread of its own) for the process to exit; returns its status.

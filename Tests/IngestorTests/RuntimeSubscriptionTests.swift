@@ -22,6 +22,8 @@ struct RuntimeSubscriptionTests {
         registryEnvironment["DTP_SERVICE_TOKENS"] = "test:\(registryToken),ingestor:\(ingestorToken)"
         registryEnvironment["DTP_JWT_SECRET"] = String(repeating: "k", count: 40)
         registryEnvironment["LOG_LEVEL"] = "warning"
+        // A short heartbeat lets the registry notice the ingestor's closed stream, and stop, at once.
+        registryEnvironment["DTP_REGISTRY_HEARTBEAT_SECONDS"] = "1"
         let registry = try ServiceProcess(
             binary: try Harness.binary("dtp-registry"), environment: registryEnvironment, port: registryPort)
         let base = Harness.uniqueName("t/")

@@ -41,7 +41,8 @@ enum IngestBenchmark {
         let http = try HTTPClient()
         let influxDatabase = "bench_ingest_" + UUID().uuidString.prefix(8).lowercased()
         let influx = InfluxDBClient(
-            configuration: InfluxDBConfiguration(url: try TestEnvironment.shared.require("INFLUX_URL"), database: influxDatabase),
+            configuration: InfluxDBConfiguration(
+                url: try TestEnvironment.shared.require("INFLUX_URL"), database: influxDatabase),
             httpClient: http)
         let spool = NSTemporaryDirectory() + "dtp-bench-spool-" + UUID().uuidString
         let load = loadAverage()
@@ -57,11 +58,14 @@ enum IngestBenchmark {
         ingestEnvironment["DTP_REGISTRY_URL"] = nil
         ingestEnvironment["LOG_LEVEL"] = "warning"
         ingestEnvironment["DTP_SERVICE_TOKENS"] = "bench:bench"
+        // A plain subscription: the QoS 1 case fills the session of a stopped ingestor, and a plain
+        // subscription is what Mosquitto surely queues for an offline session.
+        ingestEnvironment["DTP_INGEST_SHARED"] = "false"
         var cleanup: [ServiceRun] = []
         defer { for process in cleanup { process.stop(SIGKILL) } }
         do {
             // QoS 1, backlog drain.
-            let topic1 = "dtp-bench/ingest/" + UUID().uuidString.prefix(8)
+            let topic1 = "dtp-bench/ingest/" + UUID().uuidString.prefix(8) + "/telemetry"
             let clientID = "dtp-bench-ingestor-" + UUID().uuidString.prefix(8)
             var env = ingestEnvironment
             env["DTP_INGEST_TOPICS"] = topic1
@@ -76,29 +80,41 @@ enum IngestBenchmark {
             let started = ContinuousClock.now
             ingestor = try ServiceRun(ingestorBinary, environment: env)
             cleanup.append(ingestor)
-            try await waitForRows(pool, influx, measurement: "telemetry", count: messages, timeout: 300)
+            let firstReceipt = try await waitForStored(
+                http, port: Int(env["DTP_HTTP_PORT"]!)!, count: messages, timeout: 300)
             let ingestSeconds = (ContinuousClock.now - started).seconds
             let ingestRate = Double(messages) / ingestSeconds
+            let drainSeconds = (ContinuousClock.now - firstReceipt).seconds
+            let drainRate = Double(messages) / drainSeconds
             ingestor.stop(SIGTERM)
 
             let cTopic = "dtp-bench/ingest-c/" + UUID().uuidString.prefix(8)
             let cClient = "dtp-bench-csub-" + UUID().uuidString.prefix(8)
             try await prepareSession(host: host, port: mqttPort, clientID: cClient, topic: cTopic)
             try fleet(lift, environment: environment, topic: cTopic, count: messages, rate: 20_000, qos: 1)
-            let cRate = try runCSubscriber(cSubscriber, host: host, port: mqttPort, topic: cTopic, count: messages, clientID: cClient)
+            let cRate = try runCSubscriber(
+                cSubscriber, host: host, port: mqttPort, topic: cTopic, count: messages, clientID: cClient)
             try await removeSession(host: host, port: mqttPort, clientID: cClient)
 
-            let psqlRate = try await psqlCopyRate(pool: pool, environment: environment, database: database, rows: messages)
+            let psqlRate = try await psqlCopyRate(
+                pool: pool, environment: environment, database: database, rows: messages)
             let goal = 0.8 * min(cRate, psqlRate)
-            print(String(format: "  QoS 1 ingestor (MQTT -> Postgres + InfluxDB): %8.0f msg/s (%.2f s incl. start-up)", ingestRate, ingestSeconds))
+            print(
+                String(
+                    format:
+                        "  QoS 1 ingestor (MQTT -> Postgres + InfluxDB): %8.0f msg/s from its first message (%.2f s); "
+                            + "%8.0f msg/s from process start (%.2f s)",
+                    drainRate, drainSeconds, ingestRate, ingestSeconds))
             print(String(format: "  (a) C libmosquitto subscriber, same stream : %8.0f msg/s", cRate))
             print(String(format: "  (b) psql \\copy of the same rows           : %8.0f rows/s", psqlRate))
-            print(String(format: "  ratio ingestor / min(a, b): %.3f (goal 0.8: %@), lost: %d",
-                ingestRate / min(cRate, psqlRate), ingestRate >= goal ? "met" : "not met",
-                messages - (await count(pool, influx, measurement: "telemetry").postgres)))
+            print(
+                String(
+                    format: "  ratio ingestor / min(a, b): %.3f (goal 0.8: %@), lost: %d",
+                    drainRate / min(cRate, psqlRate), drainRate >= goal ? "met" : "not met",
+                    messages - (await count(pool, influx, measurement: "telemetry").postgres)))
 
             // QoS 0, live.
-            let topic0 = "dtp-bench/ingest0/" + UUID().uuidString.prefix(8)
+            let topic0 = "dtp-bench/ingest0/" + UUID().uuidString.prefix(8) + "/telemetry"
             env["DTP_INGEST_TOPICS"] = topic0
             env["DTP_INGEST_CLIENT_ID"] = clientID + "-q0"
             env["DTP_HTTP_PORT"] = String(TestPorts.free())
@@ -108,15 +124,19 @@ enum IngestBenchmark {
             let before = await count(pool, influx, measurement: "telemetry")
             let liveStart = ContinuousClock.now
             try fleet(lift, environment: environment, topic: topic0, count: messages, rate: 20_000, qos: 0)
-            let (stored0, seconds0) = try await waitForStable(pool, influx, measurement: "telemetry", from: before, start: liveStart)
+            let (stored0, seconds0) = try await waitForStable(
+                pool, influx, measurement: "telemetry", from: before, start: liveStart)
             ingestor.stop(SIGTERM)
             let c0 = try runCSubscriberLive(
                 cSubscriber, host: host, port: mqttPort, count: messages, lift: lift, environment: environment)
-            print(String(format: "  QoS 0 ingestor live: %d of %d stored, %8.0f msg/s; C subscriber live: %d of %d, %8.0f msg/s",
-                stored0, messages, Double(stored0) / seconds0, c0.received, messages, c0.rate))
+            print(
+                String(
+                    format:
+                        "  QoS 0 ingestor live: %d of %d stored, %8.0f msg/s; C subscriber live: %d of %d, %8.0f msg/s",
+                    stored0, messages, Double(stored0) / seconds0, c0.received, messages, c0.rate))
 
             // Overload: the database takes nothing while the fleet publishes.
-            let topicO = "dtp-bench/ingest-over/" + UUID().uuidString.prefix(8)
+            let topicO = "dtp-bench/ingest-over/" + UUID().uuidString.prefix(8) + "/telemetry"
             env["DTP_INGEST_TOPICS"] = topicO
             env["DTP_INGEST_CLIENT_ID"] = clientID + "-over"
             env["DTP_HTTP_PORT"] = String(TestPorts.free())
@@ -128,10 +148,14 @@ enum IngestBenchmark {
             let peak = try await overload(
                 pool: pgConfiguration, ingestor: ingestor, lift: lift, environment: environment, topic: topicO,
                 count: messages)
-            try await waitForRows(pool, influx, measurement: "telemetry", count: base.postgres + messages, timeout: 300)
+            try await waitForStored(http, port: Int(env["DTP_HTTP_PORT"]!)!, count: messages, timeout: 300)
             let after = await count(pool, influx, measurement: "telemetry")
-            print(String(format: "  overload (table locked while %d messages arrive at QoS 1): RSS idle %.1f MiB, peak %.1f MiB; buffer = one batch (5,000 messages); lost %d",
-                messages, idle, peak, base.postgres + messages - after.postgres))
+            print(
+                String(
+                    format:
+                        "  overload (table locked while %d messages arrive at QoS 1): RSS idle %.1f MiB, peak %.1f MiB; "
+                            + "in memory: two batches of up to 5,000 messages; lost %d",
+                    messages, idle, peak, base.postgres + messages - after.postgres))
             ingestor.stop(SIGTERM)
             print("  load average after: \(loadAverage())")
         } catch {
@@ -143,7 +167,7 @@ enum IngestBenchmark {
         func finish() async {
             for process in cleanup { process.stop(SIGKILL) }
             await pool.close()
-            try? await admin.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
+            _ = try? await admin.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
             await admin.close()
             try? await influx.dropDatabase(influxDatabase)
             await http.shutdown()
@@ -153,7 +177,9 @@ enum IngestBenchmark {
 
     // MARK: Steps
 
-    static func fleet(_ lift: String, environment: [String: String], topic: String, count: Int, rate: Int, qos: Int) throws {
+    static func fleet(_ lift: String, environment: [String: String], topic: String, count: Int, rate: Int, qos: Int)
+        throws
+    {
         var env = environment
         env["MQTT_TELEMETRY_TOPIC"] = topic
         env["VIB_THRESHOLD"] = "1000"
@@ -161,32 +187,25 @@ enum IngestBenchmark {
         let seconds = max(1, count / rate)
         _ = try BenchProcess.output(
             of: lift,
-            ["--fleet", "1000", "--rate", "\(count / seconds)/s", "--duration", String(seconds), "--fleet-qos", String(qos)],
+            [
+                "--fleet", "1000", "--rate", "\(count / seconds)/s", "--duration", String(seconds), "--fleet-qos",
+                String(qos),
+            ],
             environment: env)
     }
 
-    static func count(_ pool: PostgresPool, _ influx: InfluxDBClient, measurement: String) async -> (postgres: Int, influx: Int) {
-        let postgres = (try? await pool.query("SELECT count(*)::bigint FROM telemetry.observation").first?.decode(Int.self, at: 0)) ?? 0
+    static func count(_ pool: PostgresPool, _ influx: InfluxDBClient, measurement: String) async -> (
+        postgres: Int, influx: Int
+    ) {
+        let rows = try? await pool.query("SELECT count(*)::bigint FROM telemetry.observation")
+        let postgres = (try? rows?.first?.decode(Int.self, at: 0)) ?? 0
         var points = 0
         if let result = try? await influx.query("SELECT count(rms) FROM \(measurement)"),
             let value = result.series.first?.rows.first?.values.last
         {
             points = Int(value.int ?? 0)
         }
-        return (postgres ?? 0, points)
-    }
-
-    static func waitForRows(_ pool: PostgresPool, _ influx: InfluxDBClient, measurement: String, count target: Int, timeout: Double)
-        async throws
-    {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            let now = await count(pool, influx, measurement: measurement)
-            if now.postgres >= target && now.influx >= target { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        let now = await count(pool, influx, measurement: measurement)
-        throw BenchmarkFailure(message: "only \(now.postgres) rows / \(now.influx) points of \(target) arrived")
+        return (postgres, points)
     }
 
     /// Waits until the row count stops growing for 2 s; the stored count and the seconds from `start` to the last growth.
@@ -204,14 +223,42 @@ enum IngestBenchmark {
                 lastChange = .now
             }
         }
-        return (min(last.postgres, last.influx) - before.postgres, (lastChange - start).seconds)
+        return (last.postgres - before.postgres, (lastChange - start).seconds)
+    }
+
+    /// Waits until the ingestor's `messages_stored_total` (counted once a batch is in both stores) reaches
+    /// `count`; returns when `messages_received_total` was first seen above zero (polled every 20 ms).
+    @discardableResult
+    static func waitForStored(_ http: HTTPClient, port: Int, count: Int, timeout: Double) async throws
+        -> ContinuousClock.Instant
+    {
+        let deadline = Date().addingTimeInterval(timeout)
+        var stored = 0.0
+        var firstReceipt: ContinuousClock.Instant?
+        func sum(_ text: String, _ prefix: String) -> Double {
+            text.split(separator: "\n").filter { $0.hasPrefix(prefix) }
+                .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
+        }
+        while Date() < deadline {
+            if let response = try? await http.execute(HTTPRequest(url: "http://127.0.0.1:\(port)/metrics")) {
+                if firstReceipt == nil && sum(response.bodyText, "dtp_ingestor_messages_received_total") > 0 {
+                    firstReceipt = .now
+                }
+                stored = sum(response.bodyText, "dtp_ingestor_messages_stored_total")
+                if stored >= Double(count) { return firstReceipt ?? .now }
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw BenchmarkFailure(message: "the ingestor stored only \(Int(stored)) of \(count) messages")
     }
 
     static func waitForSubscription(_ http: HTTPClient, port: Int) async throws {
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             if let response = try? await http.execute(HTTPRequest(url: "http://127.0.0.1:\(port)/metrics")),
-                response.bodyText.split(separator: "\n").contains(where: { $0.hasPrefix("dtp_ingestor_subscriptions 1") })
+                response.bodyText.split(separator: "\n").contains(where: {
+                    $0.hasPrefix("dtp_ingestor_subscriptions 1")
+                })
             {
                 return
             }
@@ -221,7 +268,9 @@ enum IngestBenchmark {
     }
 
     /// The rate of `psql \copy` loading the rows the ingestor stored, into a table of the same layout.
-    static func psqlCopyRate(pool: PostgresPool, environment: [String: String], database: String, rows: Int) async throws -> Double {
+    static func psqlCopyRate(pool: PostgresPool, environment: [String: String], database: String, rows: Int)
+        async throws -> Double
+    {
         let file = NSTemporaryDirectory() + "dtp-bench-ingest-\(UUID().uuidString).copy"
         defer { try? FileManager.default.removeItem(atPath: file) }
         try await pool.withConnection { connection in
@@ -232,11 +281,14 @@ enum IngestBenchmark {
         env["PGDATABASE"] = database
         _ = try BenchProcess.output(
             of: "/usr/bin/psql",
-            ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-c",
-             "\\copy (SELECT * FROM telemetry.observation LIMIT \(rows)) TO '\(file)'"], environment: env)
+            [
+                "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c",
+                "\\copy (SELECT * FROM telemetry.observation LIMIT \(rows)) TO '\(file)'",
+            ], environment: env)
         let start = ContinuousClock.now
         _ = try BenchProcess.output(
-            of: "/usr/bin/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", "\\copy public.copy_baseline FROM '\(file)'"],
+            of: "/usr/bin/psql",
+            ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", "\\copy public.copy_baseline FROM '\(file)'"],
             environment: env)
         let seconds = (ContinuousClock.now - start).seconds
         return Double(rows) / seconds
@@ -302,7 +354,9 @@ enum IngestBenchmark {
         await client.disconnect()
     }
 
-    static func runCSubscriber(_ path: String, host: String, port: Int, topic: String, count: Int, clientID: String) throws -> Double {
+    static func runCSubscriber(_ path: String, host: String, port: Int, topic: String, count: Int, clientID: String)
+        throws -> Double
+    {
         let output = try BenchProcess.output(of: path, [host, String(port), topic, String(count), clientID])
         for field in output.split(whereSeparator: \.isWhitespace) where field.hasPrefix("rate=") {
             if let value = Double(field.dropFirst(5)) { return value }
@@ -347,7 +401,8 @@ enum IngestBenchmark {
     }
 
     static func sibling(_ name: String) throws -> String {
-        let folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent()
         let path = folder.appendingPathComponent(name).path
         guard FileManager.default.isExecutableFile(atPath: path) else {
             throw BenchmarkFailure(message: "\(path) is missing: swift build -c release --product \(name)")
@@ -356,7 +411,8 @@ enum IngestBenchmark {
     }
 
     static func loadAverage() -> String {
-        (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+        (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(
+            separator: " ") ?? "?"
     }
 }
 

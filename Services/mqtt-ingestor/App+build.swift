@@ -39,7 +39,8 @@ func buildApplication(_ config: IngestorConfig) async throws -> some Application
             directory: config.clientSpoolDirectory, maxBytes: config.spoolMaxBytes,
             segmentBytes: config.spoolSegmentBytes, logger: logger)
         http = try HTTPClient(configuration: HTTPClient.Configuration(logger: logger))
-        client = try MQTTIntake.makeClient(configuration: config.mqtt, journal: journal, metrics: metrics, logger: logger)
+        client = try MQTTIntake.makeClient(
+            configuration: config.mqtt, journal: journal, metrics: metrics, logger: logger)
     } catch {
         await pool.close()
         throw error
@@ -77,7 +78,9 @@ func buildRouter(
     let readiness = [
         ReadinessCheck("postgres") { _ = try await pool.query("SELECT 1") },
         ReadinessCheck("mqtt") { guard client.isConnected else { throw NotReady("the broker is not connected") } },
-        ReadinessCheck("registry") { guard catalog.isLoaded else { throw NotReady("the registry's twins are not loaded") } },
+        ReadinessCheck("registry") {
+            guard catalog.isLoaded else { throw NotReady("the registry's twins are not loaded") }
+        },
     ]
     let router = ServiceApplication.router(settings: config.settings, readiness: readiness)
     let signer = try config.jwtSecret.map { try HS256Signer(secret: $0.value) }

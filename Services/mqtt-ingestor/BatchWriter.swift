@@ -1,13 +1,13 @@
+import CoreMetrics
 import DTPInfluxDB
 import DTPPostgres
-import CoreMetrics
 import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Reads the spool in order, maps each batch, writes it to Postgres and then InfluxDB (retrying each with
-/// backoff until it succeeds), and only then releases the spool behind it.
+/// Reads the spool in order, maps each batch, writes it to Postgres and InfluxDB at the same time
+/// (retrying each with backoff until it succeeds), and only then releases the spool behind it.
 ///
 /// A batch is at most `DTP_INGEST_BATCH_ROWS` messages and waits at most `DTP_INGEST_BATCH_MS` to fill.
 /// While a store is down the batch is retried (100 ms doubling to `DTP_INGEST_RETRY_MAX_SECONDS`) and the
@@ -58,7 +58,9 @@ struct BatchWriter: Service {
     private func writeLoop(_ stopping: StopFlag) async -> Journal.Position {
         var position = journal.start
         var drainDeadline: ContinuousClock.Instant?
-        var cache: (generation: Int, table: [String: TopicCatalog.Resolution]) = (-1, [:])
+        let cache = ResolutionCache()
+        // The next batch, read and mapped while the one before it was being stored.
+        var upcoming: Prepared?
         // No message is judged before the registry's twins are known.
         while !catalog.isLoaded && !stopping.isSet {
             try? await Task.sleep(for: .milliseconds(50))
@@ -75,56 +77,76 @@ struct BatchWriter: Service {
                     break
                 }
             }
-            if position >= journal.end {
-                await journal.waitForData(beyond: position, timeout: .milliseconds(100))
-                continue
-            }
-            let journal = self.journal
-            let limit = batchMessages
-            let from = position
-            guard var (records, next) = await readBatch(journal, from: from, limit: limit) else {
-                try? await Task.sleep(for: .seconds(1))
-                continue
-            }
-            // A batch that is not full waits for more until its first message is batchInterval old.
-            if records.count < limit, !stopping.isSet, let first = records.first {
-                let age = Duration.microseconds(Self.nowMicros() - first.receivedAt)
-                if age < batchInterval {
-                    try? await Task.sleep(for: batchInterval - age)
-                    let start = next
-                    if let (more, after) = await readBatch(journal, from: start, limit: limit - records.count) {
-                        records += more
-                        next = after
-                    }
-                }
-            }
-            let snapshot = catalog.catalog
-            if cache.generation != snapshot.generation { cache = (snapshot.generation, [:]) }
-            var messages: [MappedMessage] = []
-            messages.reserveCapacity(records.count)
-            var undeclared = 0
-            for record in records {
-                let resolution: TopicCatalog.Resolution
-                if let cached = cache.table[record.topic] {
-                    resolution = cached
-                } else {
-                    resolution = snapshot.resolve(record.topic)
-                    if cache.table.count > 100_000 { cache.table.removeAll() }
-                    cache.table[record.topic] = resolution
-                }
-                guard resolution.stream != nil else {
-                    undeclared += 1
+            let batch: Prepared
+            if let prepared = upcoming {
+                batch = prepared
+                upcoming = nil
+            } else {
+                if position >= journal.end {
+                    await journal.waitForData(beyond: position, timeout: .milliseconds(100))
                     continue
                 }
-                messages.append(mapper.map(record, resolution: resolution))
+                guard let prepared = await prepare(from: position, linger: !stopping.isSet, cache: cache) else {
+                    try? await Task.sleep(for: .seconds(1))
+                    continue
+                }
+                batch = prepared
             }
+            // Stores this batch while the next one is read and mapped: the two use different resources
+            // (the stores; this process's CPU and the spool), so a steady stream flows through both.
             let started = ContinuousClock.now
-            guard await store(messages, stopping: stopping, deadline: drainDeadline) else { continue }
-            journal.release(upTo: next)
-            position = next
-            record(messages, undeclared: undeclared, started: started, newest: records.last?.receivedAt)
+            let after = batch.next
+            async let next: Prepared? = after < journal.end ? prepare(from: after, linger: false, cache: cache) : nil
+            let stored = await store(batch.messages, stopping: stopping, deadline: drainDeadline)
+            let prepared = await next
+            guard stored else { continue }
+            journal.release(upTo: batch.next)
+            position = batch.next
+            upcoming = prepared
+            record(batch.messages, undeclared: batch.undeclared, started: started, newest: batch.newest)
         }
         return position
+    }
+
+    /// A batch read from the spool and mapped.
+    struct Prepared: Sendable {
+        var messages: [MappedMessage]
+        var undeclared: Int
+        /// The spool position after its last record.
+        var next: Journal.Position
+        /// When its newest message was received.
+        var newest: Int64?
+    }
+
+    /// Reads a batch from `position` (waiting up to `DTP_INGEST_BATCH_MS` for a batch to fill when
+    /// `linger`) and maps it; nil when the spool cannot be read.
+    private func prepare(from position: Journal.Position, linger: Bool, cache: ResolutionCache) async -> Prepared? {
+        let limit = batchMessages
+        guard var (records, next) = await readBatch(journal, from: position, limit: limit) else { return nil }
+        // A batch that is not full waits for more until its first message is batchInterval old.
+        if linger, records.count < limit, let first = records.first {
+            let age = Duration.microseconds(Self.nowMicros() - first.receivedAt)
+            if age < batchInterval {
+                try? await Task.sleep(for: batchInterval - age)
+                if let (more, after) = await readBatch(journal, from: next, limit: limit - records.count) {
+                    records += more
+                    next = after
+                }
+            }
+        }
+        let snapshot = catalog.catalog
+        var messages: [MappedMessage] = []
+        messages.reserveCapacity(records.count)
+        var undeclared = 0
+        for record in records {
+            let resolution = cache.resolve(record.topic, in: snapshot)
+            guard resolution.stream != nil else {
+                undeclared += 1
+                continue
+            }
+            messages.append(mapper.map(record, resolution: resolution))
+        }
+        return Prepared(messages: messages, undeclared: undeclared, next: next, newest: records.last?.receivedAt)
     }
 
     /// Reads from the spool on a thread of its own (file reads block).
@@ -143,53 +165,70 @@ struct BatchWriter: Service {
     }
 
     /// Writes to both stores, retrying; false when it gave up because the drain deadline passed.
+    /// Writes to both stores at once, each retried on its own; false when it gave up because the drain
+    /// deadline passed.
     private func store(
         _ messages: [MappedMessage], stopping: StopFlag, deadline: ContinuousClock.Instant?
     ) async -> Bool {
         guard !messages.isEmpty else { return true }
-        var delay = Duration.milliseconds(100)
-        var failures = 0
-        func pause(_ store: String, _ error: any Error) async -> Bool {
-            failures += 1
-            if failures == 1 {
-                logger.warning("store write failed; retrying", metadata: ["store": "\(store)", "error": "\(error)"])
-            }
-            if stopping.isSet, let deadline, .now > deadline { return false }
-            try? await Task.sleep(for: delay)
-            delay = min(delay * 2, retryMaxDelay)
-            return true
-        }
-        while true {
+        async let postgresDone = retrying("postgres", stopping: stopping, deadline: deadline) {
             do {
                 try await postgres.write(messages)
-                break
-            } catch where PostgresSink.isDataError(error) {
+            } catch  where PostgresSink.isDataError(error) {
                 await writeOneByOne(messages)
-                break
             } catch {
                 metrics.postgresFailures.increment()
-                guard await pause("postgres", error) else { return false }
+                throw error
             }
         }
+        var influxDone = true
         if let influx {
             let points = messages.compactMap { message -> InfluxPoint? in
                 if case .stored(let stored) = message.content { return stored.point }
                 return nil
             }
-            while true {
+            influxDone = await retrying("influxdb", stopping: stopping, deadline: deadline) {
                 do {
                     if case .refused(let count) = try await influx.write(points) {
                         metrics.influxRefused.increment(by: count)
                     }
-                    break
                 } catch {
                     metrics.influxFailures.increment()
-                    guard await pause("influxdb", error) else { return false }
+                    throw error
                 }
             }
         }
-        if failures > 0 { logger.notice("store write recovered", metadata: ["attempts": "\(failures + 1)"]) }
-        return true
+        let postgresOK = await postgresDone
+        return postgresOK && influxDone
+    }
+
+    /// Runs `operation` until it succeeds, pausing 100 ms doubling to the configured maximum between
+    /// attempts; false when shutting down past the drain deadline.
+    private func retrying(
+        _ store: String, stopping: StopFlag, deadline: ContinuousClock.Instant?,
+        _ operation: @Sendable () async throws -> Void
+    ) async -> Bool {
+        var delay = Duration.milliseconds(100)
+        var failures = 0
+        while true {
+            do {
+                try await operation()
+                if failures > 0 {
+                    logger.notice(
+                        "store write recovered", metadata: ["store": "\(store)", "attempts": "\(failures + 1)"])
+                }
+                return true
+            } catch {
+                failures += 1
+                if failures == 1 {
+                    logger.warning(
+                        "store write failed; retrying", metadata: ["store": "\(store)", "error": "\(error)"])
+                }
+                if stopping.isSet, let deadline, .now > deadline { return false }
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, retryMaxDelay)
+            }
+        }
     }
 
     /// A batch the database refused for its data: each message alone, and one still refused is rejected.
@@ -210,7 +249,8 @@ struct BatchWriter: Service {
         }
     }
 
-    private func record(_ messages: [MappedMessage], undeclared: Int, started: ContinuousClock.Instant, newest: Int64?) {
+    private func record(_ messages: [MappedMessage], undeclared: Int, started: ContinuousClock.Instant, newest: Int64?)
+    {
         metrics.flushLatency.recordNanoseconds(Int64((ContinuousClock.now - started) / .nanoseconds(1)))
         metrics.batchSize.record(messages.count + undeclared)
         if undeclared > 0 { metrics.undeclared.increment(by: undeclared) }
@@ -226,13 +266,34 @@ struct BatchWriter: Service {
             }
             perStream[message.stream] = entry
         }
-        for (stream, counts) in perStream { metrics.count(stream: stream, received: counts.received, stored: counts.stored) }
+        for (stream, counts) in perStream {
+            metrics.count(stream: stream, received: counts.received, stored: counts.stored)
+        }
         for (stream, kinds) in rejected {
             for (kind, count) in kinds { metrics.rejected(stream: stream, kind: kind, count: count) }
         }
     }
 
     static func nowMicros() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000) }
+}
+
+/// Topic resolutions of one catalog generation, so a steady stream resolves each topic once.
+final class ResolutionCache: Sendable {
+    private let state = Mutex<(generation: Int, table: [String: TopicCatalog.Resolution])>((-1, [:]))
+
+    func resolve(_ topic: String, in catalog: TopicCatalog) -> TopicCatalog.Resolution {
+        if let cached = state.withLock({ $0.generation == catalog.generation ? $0.table[topic] : nil }) {
+            return cached
+        }
+        let resolution = catalog.resolve(topic)
+        state.withLock { state in
+            if state.generation != catalog.generation || state.table.count > 100_000 {
+                state = (catalog.generation, [:])
+            }
+            state.table[topic] = resolution
+        }
+        return resolution
+    }
 }
 
 /// A flag set once, read from any task.

@@ -1,7 +1,7 @@
 import DTPAuth
 import DTPInfluxDB
-import DTPModel
 import DTPMQTT
+import DTPModel
 import DTPPostgres
 import DTPServiceKit
 import Foundation

@@ -122,7 +122,8 @@ final class Journal: Sendable {
             case .full:
                 if !waitedFull {
                     waitedFull = true
-                    logger.warning("spool full; intake paused until the stores catch up", metadata: ["bytes": "\(maxBytes)"])
+                    logger.warning(
+                        "spool full; intake paused until the stores catch up", metadata: ["bytes": "\(maxBytes)"])
                 }
                 usleep(2000)
                 continue
@@ -359,7 +360,8 @@ final class Journal: Sendable {
         var valid = 0
         data.withUnsafeBytes { bytes in
             while valid < bytes.count {
-                guard case .record(_, let size) = JournalRecord.decode(UnsafeRawBufferPointer(rebasing: bytes[valid...]))
+                guard
+                    case .record(_, let size) = JournalRecord.decode(UnsafeRawBufferPointer(rebasing: bytes[valid...]))
                 else { return }
                 valid += size
             }

@@ -1,5 +1,5 @@
-import DTPMQTT
 import CoreMetrics
+import DTPMQTT
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -111,7 +111,8 @@ struct MQTTIntake: Service {
                     current.insert(filter)
                     logger.info("subscribed", metadata: ["filter": "\(filter)"])
                 } catch {
-                    logger.debug("subscribe failed; will retry", metadata: ["filter": "\(filter)", "error": "\(error)"])
+                    logger.debug(
+                        "subscribe failed; will retry", metadata: ["filter": "\(filter)", "error": "\(error)"])
                 }
             }
             for filter in current.subtracting(wanted).sorted() {
@@ -120,7 +121,8 @@ struct MQTTIntake: Service {
                     current.remove(filter)
                     logger.info("unsubscribed", metadata: ["filter": "\(filter)"])
                 } catch {
-                    logger.debug("unsubscribe failed; will retry", metadata: ["filter": "\(filter)", "error": "\(error)"])
+                    logger.debug(
+                        "unsubscribe failed; will retry", metadata: ["filter": "\(filter)", "error": "\(error)"])
                 }
             }
             metrics.subscriptions.record(current.count)

@@ -197,7 +197,8 @@ struct MessageMapper: Sendable {
                         }
                         severity = level
                     }
-                    stored.event = .init(ts: ts, severity: severity, type: type, twinID: twinID, source: source, body: text)
+                    stored.event = .init(
+                        ts: ts, severity: severity, type: type, twinID: twinID, source: source, body: text)
                 }
             }
         }
@@ -208,11 +209,14 @@ struct MessageMapper: Sendable {
         if stored.observations.isEmpty && stored.event == nil && stored.point == nil {
             return reject("no_fields", "payload has no numeric, string or boolean field to store")
         }
-        return MappedMessage(key: key, topic: record.topic, stream: stream, receivedAt: record.receivedAt, content: .stored(stored))
+        return MappedMessage(
+            key: key, topic: record.topic, stream: stream, receivedAt: record.receivedAt, content: .stored(stored))
     }
 
     /// Flattens nested objects into dotted names, stopping once `limit` fields were found.
-    static func flatten(_ object: [String: JSONValue], prefix: String, into fields: inout [(String, JSONValue)], limit: Int) {
+    static func flatten(
+        _ object: [String: JSONValue], prefix: String, into fields: inout [(String, JSONValue)], limit: Int
+    ) {
         for (key, value) in object {
             if fields.count >= limit { return }
             let name = prefix.isEmpty ? key : prefix + "." + key

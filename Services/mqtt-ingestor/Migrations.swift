@@ -104,7 +104,8 @@ enum Migrations {
                     "INSERT INTO telemetry.schema_migrations (version, name) VALUES ($1, $2)",
                     [migration.version, migration.name])
                 applied.append(migration.version)
-                logger.notice("applied migration", metadata: ["schema": "telemetry", "version": "\(migration.version)"])
+                logger.notice(
+                    "applied migration", metadata: ["schema": "telemetry", "version": "\(migration.version)"])
             }
             try await timescale(connection, compressAfter: compressAfter, retention: retention, logger: logger)
             return applied
@@ -127,8 +128,10 @@ enum Migrations {
         if let compressAfter {
             try await connection.executeScript(
                 """
-                ALTER TABLE telemetry.observation SET (timescaledb.compress, timescaledb.compress_segmentby = 'signal_id');
-                SELECT add_compression_policy('telemetry.observation', INTERVAL '\(compressAfter)', if_not_exists => TRUE);
+                ALTER TABLE telemetry.observation
+                    SET (timescaledb.compress, timescaledb.compress_segmentby = 'signal_id');
+                SELECT add_compression_policy(
+                    'telemetry.observation', INTERVAL '\(compressAfter)', if_not_exists => TRUE);
                 """)
         }
         if let retention {

@@ -70,7 +70,8 @@ struct PostgresSink: Sendable {
                         ON COMMIT DELETE ROWS
                     """)
                 _ = try await connection.copy(
-                    "COPY stage_observation (ts, signal_id, message_id, value_double, value_text, twin_id, source, topic) FROM STDIN",
+                    "COPY stage_observation (ts, signal_id, message_id, value_double, value_text, twin_id, source, "
+                        + "topic) FROM STDIN",
                     chunks: observations.allChunks)
                 try await connection.executeScript(
                     "INSERT INTO telemetry.observation SELECT * FROM stage_observation ON CONFLICT DO NOTHING")
@@ -107,7 +108,8 @@ struct PostgresSink: Sendable {
                 try await connection.executeScript(
                     "CREATE TEMP TABLE IF NOT EXISTS stage_rejected (LIKE telemetry.rejected) ON COMMIT DELETE ROWS")
                 _ = try await connection.copy(
-                    "COPY stage_rejected (received_at, message_id, topic, kind, reason, payload, payload_bytes) FROM STDIN",
+                    "COPY stage_rejected (received_at, message_id, topic, kind, reason, payload, payload_bytes) "
+                        + "FROM STDIN",
                     chunks: rejected.allChunks)
                 try await connection.executeScript(
                     "INSERT INTO telemetry.rejected SELECT * FROM stage_rejected ON CONFLICT DO NOTHING")

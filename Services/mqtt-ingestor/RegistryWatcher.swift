@@ -75,7 +75,8 @@ struct RegistryWatcher: ServiceLifecycle.Service {
         guard let data = try? JSONValue(jsonText: event.data), let payload = data["payload"] else { return }
         switch event.event {
         case "twin.update":
-            guard let body = try? JSONEncoder().encode(payload), let twin = try? JSONDecoder().decode(Twin.self, from: body)
+            guard let body = try? JSONEncoder().encode(payload),
+                let twin = try? JSONDecoder().decode(Twin.self, from: body)
             else {
                 logger.warning("twin.update event without a readable twin", metadata: ["id": "\(event.id)"])
                 return
@@ -106,7 +107,9 @@ struct RegistryWatcher: ServiceLifecycle.Service {
                 throw WatchError("listing twins did not answer an array")
             }
             for item in items {
-                if let body = try? JSONEncoder().encode(item), let twin = try? JSONDecoder().decode(Twin.self, from: body) {
+                if let body = try? JSONEncoder().encode(item),
+                    let twin = try? JSONDecoder().decode(Twin.self, from: body)
+                {
                     twins.append(twin)
                 }
             }

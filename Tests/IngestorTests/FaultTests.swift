@@ -1,7 +1,7 @@
 import DTPHTTP
 import DTPInfluxDB
-import DTPModel
 import DTPMQTT
+import DTPModel
 import DTPPostgres
 import DTPTestSupport
 import Foundation
@@ -54,8 +54,8 @@ final class TicketCounter: Sendable {
 /// the broker's restart and the ingestor's re-subscription would never be delivered by the broker (see the
 /// README); a plain subscription on a persistent session is restored, and nothing is lost.
 ///
-/// The issue asks for 50,000 messages; this test sends 20,000 (`DTP_INGEST_FAULT_MESSAGES` changes it) to
-/// keep the suite's run time modest, and the `ingest` benchmark sends 50,000 without faults.
+/// The issue asks for 50,000 messages; this test sends 20,000 by default (about 30 s) to keep the suite's
+/// run time modest; `DTP_INGEST_FAULT_MESSAGES=50000` runs the issue's count (about 60 s).
 @Suite("Faults during a QoS 1 stream", .serialized)
 struct FaultTests {
     @Test("restarts of Postgres, InfluxDB, Mosquitto and the ingestor lose and duplicate nothing")
@@ -92,7 +92,9 @@ struct FaultTests {
             #expect(await Harness.eventually { await ingestor.metric(http, "dtp_ingestor_subscriptions") == 1 })
             let baseMicros = Int64(Date().timeIntervalSince1970 * 1_000_000) - 3_600_000_000
             let rate = Double(count) / 20
-            let stream = Task { try await publishStream(port: mqttPort, topic: topic, count: count, rate: rate, baseMicros: baseMicros) }
+            let stream = Task {
+                try await publishStream(port: mqttPort, topic: topic, count: count, rate: rate, baseMicros: baseMicros)
+            }
             try await Task.sleep(for: .seconds(2))
             try await DevServices.scratch(.postgres, name: name, port: pgPort, .restart)
             try await Task.sleep(for: .seconds(2))
@@ -130,7 +132,9 @@ struct FaultTests {
             }
             // Exactly once, by count and checksum, in both stores.
             let rows = try await pool.query(
-                "SELECT count(*)::bigint, count(DISTINCT message_id)::bigint, sum(value_double) FROM telemetry.observation")
+                "SELECT count(*)::bigint, count(DISTINCT message_id)::bigint, sum(value_double) "
+                    + "FROM telemetry.observation"
+            )
             #expect(try rows.first?.decode(Int.self, at: 0) == count)
             #expect(try rows.first?.decode(Int.self, at: 1) == count)
             #expect(try rows.first?.decode(Double.self, at: 2) == Double(count * (count - 1) / 2))
@@ -145,7 +149,8 @@ struct FaultTests {
         await pool.close()
         await setup.cleanUp(http: http)
         for kind in [DevServices.Kind.postgres, .mosquitto, .influxdb] {
-            try? await DevServices.scratch(kind, name: name, port: kind == .postgres ? pgPort : kind == .mosquitto ? mqttPort : influxPort, .stop)
+            try? await DevServices.scratch(
+                kind, name: name, port: kind == .postgres ? pgPort : kind == .mosquitto ? mqttPort : influxPort, .stop)
             DevServices.removeScratch(kind, name: name)
         }
         await http.shutdown()

@@ -83,7 +83,8 @@ enum Harness {
     static func postgresEnvironment(_ database: String, port: Int? = nil) throws -> [String: String] {
         let configuration = try PostgresConfiguration(url: try environment.require("DTP_PG_URL"))
         return [
-            "PGHOST": configuration.host, "PGPORT": String(port ?? configuration.port), "PGUSER": try environment.require("PGUSER"),
+            "PGHOST": configuration.host, "PGPORT": String(port ?? configuration.port),
+            "PGUSER": try environment.require("PGUSER"),
             "PGPASSWORD": try environment.require("PGPASSWORD"), "PGDATABASE": database,
         ]
     }
@@ -167,7 +168,8 @@ final class ServiceProcess: Sendable {
 
     init(binary: String, environment: [String: String], port: Int) throws {
         self.port = port
-        logPath = FileManager.default.temporaryDirectory
+        logPath =
+            FileManager.default.temporaryDirectory
             .appendingPathComponent(Harness.uniqueName("dtp-svc-") + ".log").path
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -193,6 +195,10 @@ final class ServiceProcess: Sendable {
         let spawned = posix_spawn(&pid, binary, &actions, &attributes, argv, envp)
         guard spawned == 0 else { throw HarnessError("cannot start \(binary): errno \(spawned)") }
         self.pid = pid
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: logPath)
     }
 
     var baseURL: String { "http://127.0.0.1:\(port)" }

@@ -17,7 +17,8 @@ struct JournalTests {
     func appendReadRelease() throws {
         let directory = Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let journal = try Journal(directory: directory, maxBytes: 1 << 30, segmentBytes: 4096, logger: Logger(label: "test"))
+        let journal = try Journal(
+            directory: directory, maxBytes: 1 << 30, segmentBytes: 4096, logger: Logger(label: "test"))
         for index in 0..<500 { #expect(journal.append(record(index))) }
         #expect(journal.segmentCount > 5)
         var position = journal.start
@@ -37,7 +38,8 @@ struct JournalTests {
         let directory = Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         do {
-            let journal = try Journal(directory: directory, maxBytes: 1 << 30, segmentBytes: 1 << 20, logger: Logger(label: "test"))
+            let journal = try Journal(
+                directory: directory, maxBytes: 1 << 30, segmentBytes: 1 << 20, logger: Logger(label: "test"))
             for index in 0..<10 { #expect(journal.append(record(index))) }
         }
         // A crash in the middle of the 11th write.
@@ -47,7 +49,8 @@ struct JournalTests {
         handle.seekToEndOfFile()
         handle.write(Data(torn.prefix(torn.count / 2)))
         handle.closeFile()
-        let journal = try Journal(directory: directory, maxBytes: 1 << 30, segmentBytes: 1 << 20, logger: Logger(label: "test"))
+        let journal = try Journal(
+            directory: directory, maxBytes: 1 << 30, segmentBytes: 1 << 20, logger: Logger(label: "test"))
         let (records, _) = try journal.read(from: journal.start, maxRecords: 100)
         #expect(records == (0..<10).map { record($0) })
     }
@@ -56,9 +59,11 @@ struct JournalTests {
     func boundAndLock() async throws {
         let directory = Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let journal = try Journal(directory: directory, maxBytes: 1 << 20, segmentBytes: 64 << 10, logger: Logger(label: "test"))
+        let journal = try Journal(
+            directory: directory, maxBytes: 1 << 20, segmentBytes: 64 << 10, logger: Logger(label: "test"))
         #expect(throws: JournalError.self) {
-            _ = try Journal(directory: directory, maxBytes: 1 << 20, segmentBytes: 64 << 10, logger: Logger(label: "test"))
+            _ = try Journal(
+                directory: directory, maxBytes: 1 << 20, segmentBytes: 64 << 10, logger: Logger(label: "test"))
         }
         var encoded: [UInt8] = []
         record(0, size: 1000).encode(into: &encoded)

@@ -79,7 +79,8 @@ struct MalformedPayloadTests {
             let raw = try await pool.query(
                 "SELECT encode(payload, 'escape') FROM telemetry.rejected WHERE kind = 'not_object' AND payload = '42'")
             #expect(raw.count == 1)
-            #expect(await Harness.eventually { await ingestor.metric(http, "dtp_ingestor_messages_rejected_total") == 30 })
+            #expect(
+                await Harness.eventually { await ingestor.metric(http, "dtp_ingestor_messages_rejected_total") == 30 })
             await mqtt.disconnect()
         } catch {
             Issue.record("\(error)\n\(ingestor.log)")

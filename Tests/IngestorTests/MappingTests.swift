@@ -56,7 +56,8 @@ struct MappingTests {
             // The sensor: its own signal id, name, unit; value and ts as published.
             let sensorRows = try await pool.query(
                 """
-                SELECT s.name, s.unit, o.value_double, to_char(o.ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), o.source
+                SELECT s.name, s.unit, o.value_double,
+                    to_char(o.ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), o.source
                 FROM telemetry.observation o JOIN telemetry.signal s USING (signal_id) WHERE o.signal_id = $1
                 """, [signalID])
             #expect(sensorRows.count == 1)
@@ -78,14 +79,17 @@ struct MappingTests {
             #expect(values[base + "/energy_hvac/events/cost"] == 0.063)
             #expect(values[base + "/lift/telemetry/rms"] == 1.25)
             // Events: alert by type (1), hvac_event with the payload's severity (error = 2).
-            let events = try await pool.query("SELECT type, severity, source, body->>'state' FROM telemetry.event_log ORDER BY ts")
+            let events = try await pool.query(
+                "SELECT type, severity, source, body->>'state' FROM telemetry.event_log ORDER BY ts")
             #expect(try events.map { try $0.decode(String.self, at: 0) } == ["vibration_alert", "hvac_event"])
             #expect(try events.map { try $0.decode(Int.self, at: 1) } == [1, 2])
             #expect(try events.last?.decode(String?.self, at: 3) == "HEATING")
             // A payload without ts is stored at its time of receipt.
             let age = await Harness.scalar(
                 pool,
-                "SELECT extract(epoch FROM now() - ts)::bigint FROM telemetry.observation WHERE signal_id = '\(base)/lift/telemetry/rms'")
+                "SELECT extract(epoch FROM now() - ts)::bigint FROM telemetry.observation "
+                    + "WHERE signal_id = '\(base)/lift/telemetry/rms'"
+            )
             #expect(age != nil && age! < 120)
 
             // InfluxDB: measurement from type or topic leaf, tags for source and signal, fields.
@@ -117,7 +121,8 @@ struct MappingTests {
             #expect(unauthorized.status == 401)
             #expect(unauthorized.bodyText.contains("detail"))
             let answer = try await http.execute(
-                HTTPRequest(url: ingestor.baseURL + "/api/last-data", headers: ["Authorization": "Bearer \(setup.token)"]))
+                HTTPRequest(
+                    url: ingestor.baseURL + "/api/last-data", headers: ["Authorization": "Bearer \(setup.token)"]))
             #expect(answer.status == 200)
             #expect(answer.bodyText == "[]")
             await mqtt.disconnect()

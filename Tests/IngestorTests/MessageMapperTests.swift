@@ -54,7 +54,9 @@ struct MessageMapperTests {
 
     @Test("timestamps: ISO with or without an offset, epoch seconds, milliseconds and microseconds")
     func timestamps() {
-        for ts in [#""2026-11-29T10:54:11Z""#, #""2026-11-29T10:54:11""#, "1795949651", "1795949651000", "1795949651000000"] {
+        for ts in [
+            #""2026-11-29T10:54:11Z""#, #""2026-11-29T10:54:11""#, "1795949651", "1795949651000", "1795949651000000",
+        ] {
             guard case .stored(let stored) = map("{\"v\": 1, \"ts\": \(ts)}").content else {
                 Issue.record("rejected \(ts)")
                 continue

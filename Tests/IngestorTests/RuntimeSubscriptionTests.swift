@@ -22,6 +22,8 @@ struct RuntimeSubscriptionTests {
         registryEnvironment["DTP_SERVICE_TOKENS"] = "test:\(registryToken),ingestor:\(ingestorToken)"
         registryEnvironment["DTP_JWT_SECRET"] = String(repeating: "k", count: 40)
         registryEnvironment["LOG_LEVEL"] = "warning"
+        // A short heartbeat lets the registry notice the ingestor's closed stream, and stop, at once.
+        registryEnvironment["DTP_REGISTRY_HEARTBEAT_SECONDS"] = "1"
         let registry = try ServiceProcess(
             binary: try Harness.binary("dtp-registry"), environment: registryEnvironment, port: registryPort)
         let base = Harness.uniqueName("t/")
@@ -45,7 +47,9 @@ struct RuntimeSubscriptionTests {
                 "units": {"rms": "mm/s"}}, "interfaces": {"data_streams": ["MQTT:\(base)/lift/+"]}}
                 """
             let created = try await http.execute(
-                HTTPRequest(method: .post, url: registry.baseURL + "/api/registry/twins", headers: headers, body: Data(twin.utf8)))
+                HTTPRequest(
+                    method: .post, url: registry.baseURL + "/api/registry/twins", headers: headers,
+                    body: Data(twin.utf8)))
             #expect(created.status == 201)
             // Subscribed within a second or so: keep publishing until one is stored.
             var sent = 0
@@ -56,11 +60,15 @@ struct RuntimeSubscriptionTests {
             }
             #expect(subscribed)
             let rows = try await pool.query(
-                "SELECT o.signal_id, o.twin_id, s.unit FROM telemetry.observation o JOIN telemetry.signal s USING (signal_id) LIMIT 1")
+                "SELECT o.signal_id, o.twin_id, s.unit FROM telemetry.observation o "
+                    + "JOIN telemetry.signal s USING (signal_id) LIMIT 1"
+            )
             #expect(try rows.first?.decode(String.self, at: 0) == twinID + "/rms")
             #expect(try rows.first?.decode(String?.self, at: 1) == twinID)
             #expect(try rows.first?.decode(String?.self, at: 2) == "mm/s")
-            #expect(await Harness.scalar(pool, "SELECT count(*)::bigint FROM telemetry.observation WHERE value_double = 9.5") == 0)
+            #expect(
+                await Harness.scalar(
+                    pool, "SELECT count(*)::bigint FROM telemetry.observation WHERE value_double = 9.5") == 0)
 
             // /api/last-data for the gateway: exactly this shape.
             let lastData = await Harness.eventually {
@@ -72,15 +80,19 @@ struct RuntimeSubscriptionTests {
                     let items = try? JSONSerialization.jsonObject(with: response.body) as? [[String: Any]],
                     let item = items.first
                 else { return false }
-                return items.count == 1 && item["twin_id"] as? String == twinID && item["stream"] as? String == base + "/lift/+"
+                return items.count == 1 && item["twin_id"] as? String == twinID
+                    && item["stream"] as? String == base + "/lift/+"
                     && item["topic"] as? String == topic && (item["last_seen"] as? String)?.hasSuffix("Z") == true
-                    && (item["messages"] as? Int ?? 0) >= 1 && Set(item.keys) == ["twin_id", "stream", "topic", "last_seen", "messages"]
+                    && (item["messages"] as? Int ?? 0) >= 1
+                    && Set(item.keys) == ["twin_id", "stream", "topic", "last_seen", "messages"]
             }
             #expect(lastData)
 
             // Deprecated: unsubscribed, and nothing more is stored for it.
             let deprecated = try await http.execute(
-                HTTPRequest(method: .delete, url: registry.baseURL + "/api/registry/twins/\(twinID)?soft=true", headers: headers))
+                HTTPRequest(
+                    method: .delete, url: registry.baseURL + "/api/registry/twins/\(twinID)?soft=true", headers: headers
+                ))
             #expect(deprecated.status == 200 || deprecated.status == 204)
             let gone = await Harness.eventually(seconds: 10) {
                 await ingestor.metric(http, "dtp_ingestor_subscriptions") == 1
@@ -91,10 +103,13 @@ struct RuntimeSubscriptionTests {
             for index in 0..<5 { try await mqtt.publish("{\"rms\": 77.0, \"id\": \"late-\(index)\"}", to: topic) }
             try await mqtt.publish(#"{"marker": 1}"#, to: marker)
             let markerStored = await Harness.eventually {
-                await Harness.scalar(pool, "SELECT count(*)::bigint FROM telemetry.observation WHERE signal_id LIKE '%/marker'") == 1
+                await Harness.scalar(
+                    pool, "SELECT count(*)::bigint FROM telemetry.observation WHERE signal_id LIKE '%/marker'") == 1
             }
             #expect(markerStored)
-            #expect(await Harness.scalar(pool, "SELECT count(*)::bigint FROM telemetry.observation WHERE signal_id LIKE '%/rms'") == before)
+            #expect(
+                await Harness.scalar(
+                    pool, "SELECT count(*)::bigint FROM telemetry.observation WHERE signal_id LIKE '%/rms'") == before)
             await mqtt.disconnect()
         } catch {
             Issue.record("\(error)\n\(ingestor.log)\n\(registry.log)")

@@ -31,7 +31,9 @@ struct SharedGroupTests {
                 await Harness.scalar(pool, "SELECT count(*)::bigint FROM telemetry.observation") == count
             }
             #expect(stored)
-            #expect(await Harness.scalar(pool, "SELECT count(DISTINCT message_id)::bigint FROM telemetry.observation") == count)
+            #expect(
+                await Harness.scalar(pool, "SELECT count(DISTINCT message_id)::bigint FROM telemetry.observation")
+                    == count)
             let a = await first.metric(http, "dtp_ingestor_messages_received_total")
             let b = await second.metric(http, "dtp_ingestor_messages_received_total")
             #expect(a > 0 && b > 0, "both members took part: \(a) and \(b)")

@@ -3,8 +3,8 @@ import Foundation
 /// Drives `scripts/dev-services` from tests, for the servers a test owns alone.
 ///
 /// Tests that restart their server must not disturb the shared one that other tests use at the same
-/// time, so they ask for a scratch instance: a private PostgreSQL cluster or Mosquitto broker on a port
-/// of their own, under `.dtp/data/scratch/`.
+/// time, so they ask for a scratch instance: a private PostgreSQL cluster, Mosquitto broker or InfluxDB on
+/// a port of their own (InfluxDB also binds the next port, for its RPC), under `.dtp/data/scratch/`.
 public enum DevServices {
     /// The kinds of server that can be had as a scratch instance.
     public enum Kind: String, Sendable { case postgres, mosquitto, influxdb }

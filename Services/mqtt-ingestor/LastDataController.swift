@@ -53,7 +53,8 @@ struct LastDataController: Sendable {
     }
 }
 
-/// Requires `Authorization: Bearer <token>` with a service token or a gateway-issued access JWT.
+/// Requires `Authorization: Bearer <token>` with a service token or a gateway-issued access JWT of a staff
+/// user. Grants live in the gateway, so other users ask the gateway (`/api/last-data/my`), which filters.
 struct BearerAuthMiddleware: RouterMiddleware {
     typealias Context = BasicRequestContext
 
@@ -73,8 +74,12 @@ struct BearerAuthMiddleware: RouterMiddleware {
         if serviceTokens.service(for: token) != nil { return try await next(request, context) }
         if let signer {
             do {
-                _ = try signer.verifyAccessToken(token)
+                guard try signer.verifyAccessToken(token).isStaff else {
+                    throw APIError.forbidden("only staff may read last data here; use the portal gateway")
+                }
                 return try await next(request, context)
+            } catch let error as APIError {
+                throw error
             } catch {
                 context.logger.debug("token refused", metadata: ["reason": "\(error)"])
             }

@@ -1,3 +1,4 @@
+import DTPAuth
 import DTPHTTP
 import DTPInfluxDB
 import DTPMQTT
@@ -16,6 +17,8 @@ struct MappingTests {
         let base = Harness.uniqueName("t/")
         var setup = try await IngestorSetup.make(topics: [base + "/#"])
         setup.extra["DTP_INGEST_BATCH_MS"] = "50"
+        let jwtSecret = "ingestor-test-jwt-" + String(repeating: "j", count: 32)
+        setup.extra["DTP_JWT_SECRET"] = jwtSecret
         let ingestor = try setup.start()
         let pool = try Harness.pool(setup.database)
         do {
@@ -125,6 +128,14 @@ struct MappingTests {
                     url: ingestor.baseURL + "/api/last-data", headers: ["Authorization": "Bearer \(setup.token)"]))
             #expect(answer.status == 200)
             #expect(answer.bodyText == "[]")
+            // Staff may ask directly; other users' grants are the gateway's to apply, so they get 403.
+            let signer = try HS256Signer(secret: jwtSecret)
+            for (isStaff, status) in [(true, 200), (false, 403)] {
+                let token = try signer.sign(AccessTokenClaims.access(userID: 5, isStaff: isStaff))
+                let asUser = try await http.execute(
+                    HTTPRequest(url: ingestor.baseURL + "/api/last-data", headers: ["Authorization": "Bearer \(token)"]))
+                #expect(asUser.status == status, "is_staff \(isStaff)")
+            }
             await mqtt.disconnect()
         } catch {
             Issue.record("\(error)\n\(ingestor.log)")

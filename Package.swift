@@ -163,7 +163,7 @@ let package = Package(
         .executableTarget(
             name: "MQTTIngestor",
             dependencies: serviceDependencies + [
-                "DTPPostgres", "DTPMQTT", "DTPInfluxDB", "DTPHTTP", "DTPAuth", "DTPModel", logging,
+                "DTPPostgres", "DTPMQTT", "DTPInfluxDB", "DTPHTTP", "DTPAuth", "DTPModel", "DTPRegistryClient", logging,
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -1,5 +1,6 @@
 import DTPAuth
 import DTPHTTP
+import DTPRegistryClient
 import DTPInfluxDB
 import DTPMQTT
 import DTPPostgres
@@ -64,6 +65,9 @@ func buildApplication(_ config: IngestorConfig) async throws -> some Application
     var services: [any Service] = [Closer(pool: pool, http: http), writer]
     if let url = config.registryURL, let token = config.registryToken {
         services.append(RegistryWatcher(http: http, baseURL: url, token: token, catalog: catalog, logger: logger))
+    }
+    if let registration = config.selfRegistration?.registration(category: "DC", http: http, logger: logger) {
+        services.append(registration)
     }
     services.append(intake)
     let router = try buildRouter(config, pool: pool, client: client, catalog: catalog)

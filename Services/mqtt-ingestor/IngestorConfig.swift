@@ -1,4 +1,5 @@
 import DTPAuth
+import DTPRegistryClient
 import DTPInfluxDB
 import DTPMQTT
 import DTPModel
@@ -10,6 +11,8 @@ import Foundation
 struct IngestorConfig: Sendable {
     /// Name, address, log level.
     var settings: ServiceSettings
+    /// How the ingestor lists itself in the service registry, so the portal shows its health; nil in tests.
+    var selfRegistration: SelfRegistration?
     /// `DTP_PG_URL`, else the libpq `PG*` variables.
     var postgres: PostgresConfiguration
     /// `DTP_INGEST_PG_POOL`: connections in the pool (batches are written one at a time; the rest serve
@@ -74,6 +77,7 @@ struct IngestorConfig: Sendable {
     /// Reads every variable through `reader`, which collects all problems for one report.
     init(reader: inout ConfigReader) {
         settings = ServiceSettings(name: "ingestor", defaultPort: 8084, reader: &reader)
+        selfRegistration = SelfRegistration(service: "ingestor", port: settings.port, reader: &reader)
         let environment = reader.environment
         var postgres = PostgresConfiguration(host: "127.0.0.1", port: 5432, user: "dtp", database: "dtp")
         do {

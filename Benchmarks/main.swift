@@ -5,6 +5,7 @@
 //   dtp-bench influx [points]    InfluxDB writes through DTPInfluxDB vs curl posting the same line protocol
 //   dtp-bench s3 [MiB]           S3 put and get throughput for one object
 //   dtp-bench fleet [rate]       dtp-lift --fleet at QoS 0/1 vs a bare C libmosquitto publisher; idle RSS of both generators
+//   dtp-bench twin-rss           the idle RSS of the generators (dynamic and, when built, static builds)
 //   dtp-bench registry [seconds] the registry (dtp-registry, built next to dtp-bench) at 32 connections
 //   dtp-bench all                every one of them with its default size
 //
@@ -22,6 +23,7 @@ let benchmarks: [String: @Sendable (Int?) async throws -> Void] = [
     "s3": { try await S3ThroughputBenchmark.run(megabytes: $0 ?? 20) },
     "fleet": { try await FleetPublishBenchmark.run(rate: $0 ?? 20_000) },
     "registry": { try await RegistryBenchmark.run(seconds: $0 ?? 5) },
+    "twin-rss": { _ in try FleetPublishBenchmark.idleFootprint() },
 ]
 let order = ["copy", "mqtt", "influx", "s3", "fleet", "registry"]
 

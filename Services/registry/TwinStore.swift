@@ -54,9 +54,10 @@ struct TwinFilter: Sendable, Hashable {
     var query: String?
 }
 
-/// One page of twins, as the stored JSON texts, and the id to continue after.
+/// One page of twins, as their stored JSON texts joined with commas (the inside of the JSON array), and
+/// the id to continue after.
 struct TwinPage: Sendable {
-    var items: [String]
+    var joined: String
     var nextAfter: String?
 }
 

@@ -24,11 +24,13 @@ enum RegistryWrk {
     /// on what else the machine is doing, so it is what compares two builds on a busy machine.
     struct CPU {
         var registry: Double
-        var postgres: Double
+        /// CPU seconds of each backend so far, by process id.
+        var backends: [Int32: Double]
 
-        /// Reads both now; `backends` are the PostgreSQL server processes of the bench database.
+        /// Reads both now; `backends` are the PostgreSQL server processes of the bench database (the pool
+        /// grows during a run, so the caller lists them again at its end).
         static func sample(registry pid: Int32, backends: [Int32]) -> CPU {
-            CPU(registry: seconds(pid), postgres: backends.map(seconds).reduce(0, +))
+            CPU(registry: seconds(pid), backends: Dictionary(uniqueKeysWithValues: backends.map { ($0, seconds($0)) }))
         }
 
         /// utime + stime of `pid` in seconds (0 when it is gone).
@@ -43,11 +45,12 @@ enum RegistryWrk {
         }
 
         /// "registry 0.21 ms + PostgreSQL 0.12 ms per request", and what 2 otherwise idle cores would
-        /// serve at that cost.
+        /// serve at that cost. A backend that appeared during the run counts with all its time.
         static func perRequest(from start: CPU, to end: CPU, requests: Int) -> String {
             guard requests > 0 else { return "" }
             let registry = (end.registry - start.registry) * 1000 / Double(requests)
-            let postgres = (end.postgres - start.postgres) * 1000 / Double(requests)
+            let backendSeconds = end.backends.reduce(0.0) { $0 + $1.value - (start.backends[$1.key] ?? 0) }
+            let postgres = backendSeconds * 1000 / Double(requests)
             return String(
                 format: "CPU per request: registry %.3f ms + PostgreSQL %.3f ms (2 idle cores: ~%.0f req/s)",
                 registry, postgres, 2000 / max(registry + postgres, 0.001))

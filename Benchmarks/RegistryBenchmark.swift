@@ -64,14 +64,15 @@ enum RegistryBenchmark {
             if let wrk = RegistryWrk.path {
                 print("  with wrk (2 threads, \(connections) connections; load average \(loadAverage())):")
                 // The server processes of the bench database (the registry's pool and listener).
-                let backends = try await admin.query(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = $1", [database]
-                ).map { try $0.decode(Int32.self, at: 0) }
+                func backends() async throws -> [Int32] {
+                    try await admin.query("SELECT pid FROM pg_stat_activity WHERE datname = $1", [database])
+                        .map { try $0.decode(Int32.self, at: 0) }
+                }
                 func run(_ label: String, _ script: String) async throws {
-                    let before = RegistryWrk.CPU.sample(registry: registry.pid, backends: backends)
+                    let before = RegistryWrk.CPU.sample(registry: registry.pid, backends: try await backends())
                     let figures = try await RegistryWrk.run(
                         wrk, url: base, script: script, connections: connections, seconds: seconds)
-                    let after = RegistryWrk.CPU.sample(registry: registry.pid, backends: backends)
+                    let after = RegistryWrk.CPU.sample(registry: registry.pid, backends: try await backends())
                     print("    \(label.padding(toLength: 28, withPad: " ", startingAt: 0)) \(figures)")
                     print("      " + RegistryWrk.CPU.perRequest(from: before, to: after, requests: figures.requests))
                 }

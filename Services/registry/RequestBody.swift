@@ -49,16 +49,11 @@ enum RequestJSON {
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: buffer))
     }
 
-    /// A JSON array response from its elements' texts already joined with commas.
-    static func joinedArrayResponse(_ joined: String, headers: HTTPFields = [:]) -> Response {
-        var buffer = ByteBuffer()
-        buffer.reserveCapacity(joined.utf8.count + 2)
-        buffer.writeStaticString("[")
-        buffer.writeString(joined)
-        buffer.writeStaticString("]")
+    /// A JSON array response with a ready body.
+    static func arrayResponse(body: ByteBuffer, headers: HTTPFields = [:]) -> Response {
         var headers = headers
         headers[.contentType] = "application/json; charset=utf-8"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: buffer))
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
     }
 
     /// A response with the JSON of `value`.

@@ -121,10 +121,9 @@ struct PostgresTwinStore: TwinStore {
     func list(_ filter: TwinFilter, limit: Int, after: String?) async throws -> TwinPage {
         let key = TwinListCache.Key(filter: filter, limit: limit, after: after)
         let horizon = try await pool.query("SELECT registry.event_horizon()")[0].decode(Int64.self, at: 0)
-        if let page = listCache.page(for: key, horizon: horizon) { return page }
-        let page = try await query(filter, limit: limit, after: after)
-        listCache.store(page, for: key, horizon: horizon)
-        return page
+        return try await listCache.page(for: key, horizon: horizon) {
+            try await query(filter, limit: limit, after: after)
+        }
     }
 
     /// The page as the database has it now.

@@ -39,17 +39,28 @@ enum FleetPublishBenchmark {
             }
             print(String(format: "  QoS %d median ratio fleet/C: %.3f", qos, ratios.sorted()[ratios.count / 2]))
         }
-        var binaries = [("dtp-lift", lift), ("dtp-hvac", hvac)]
+        try idleFootprint(environment: environment)
+    }
+
+    /// The idle RSS of each generator build there is: VmRSS 10 s after start, with its anonymous and
+    /// file-backed parts, the thread count, and where the file-backed pages are (Rss per mapped file from
+    /// /proc/<pid>/smaps, the largest first).
+    static func idleFootprint(environment: [String: String]? = nil) throws {
+        let environment = try environment ?? benchmarkEnvironment()
+        var binaries = [("dtp-lift", try sibling("dtp-lift")), ("dtp-hvac", try sibling("dtp-hvac"))]
         for name in ["dtp-lift", "dtp-hvac"] {
             if let binary = staticBinary(name) { binaries.append(("\(name) (static stdlib)", binary)) }
         }
+        print("Idle RSS (load average \(RegistryBenchmark.loadAverage())):")
         for (name, binary) in binaries {
-            let rss = try idleRSS(binary, environment: environment)
+            let (rss, mappings) = try idleRSS(binary, environment: environment)
             print(
                 String(
-                    format: "  %@ idle after 10 s: VmRSS %.1f MiB (RssAnon %.1f MiB, RssFile %.1f MiB)", name,
-                    Double(rss["VmRSS"] ?? 0) / 1024, Double(rss["RssAnon"] ?? 0) / 1024,
-                    Double(rss["RssFile"] ?? 0) / 1024))
+                    format: "  %@ idle after 10 s: VmRSS %.1f MiB (RssAnon %.1f MiB, RssFile %.1f MiB, %d threads)",
+                    name, Double(rss["VmRSS"] ?? 0) / 1024, Double(rss["RssAnon"] ?? 0) / 1024,
+                    Double(rss["RssFile"] ?? 0) / 1024, rss["Threads"] ?? 0))
+            let top = mappings.sorted { $0.value > $1.value }.prefix(8)
+            print("    " + top.map { String(format: "%@ %.1f", $0.key, Double($0.value) / 1024) }.joined(separator: ", "))
         }
     }
 
@@ -119,9 +130,13 @@ enum FleetPublishBenchmark {
         return report.achieved_rate
     }
 
-    /// Starts `binary` as a service, lets it idle 10 s, and reads VmRSS, RssAnon and RssFile (KiB): the
-    /// file-backed part is mostly shared library code, which every Swift process on the machine shares.
-    private static func idleRSS(_ binary: String, environment: [String: String]) throws -> [String: Int] {
+    /// Starts `binary` as a service, lets it idle 10 s, and reads VmRSS, RssAnon, RssFile (KiB) and Threads
+    /// from /proc/<pid>/status, and the Rss (KiB) of each mapped file (by file name; anonymous mappings as
+    /// "[anon]") from /proc/<pid>/smaps. The file-backed part is code and data of the binary and the
+    /// shared libraries, which other processes running them share.
+    private static func idleRSS(_ binary: String, environment: [String: String]) throws
+        -> (status: [String: Int], mappings: [String: Int])
+    {
         var env = environment
         let port = TestPorts.free()
         env["DTP_HTTP_PORT"] = String(port)
@@ -143,11 +158,22 @@ enum FleetPublishBenchmark {
         var values: [String: Int] = [:]
         for line in status.split(separator: "\n") {
             let parts = line.split(whereSeparator: { $0 == ":" || $0.isWhitespace })
-            if parts.count >= 2, ["VmRSS", "RssAnon", "RssFile"].contains(String(parts[0])) {
+            if parts.count >= 2, ["VmRSS", "RssAnon", "RssFile", "Threads"].contains(String(parts[0])) {
                 values[String(parts[0])] = Int(parts[1])
             }
         }
         guard values["VmRSS"] != nil else { throw MQTTReceiveBenchmark.BenchmarkError("no VmRSS for \(binary)") }
-        return values
+        var mappings: [String: Int] = [:]
+        let smaps = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/smaps", encoding: .utf8)) ?? ""
+        var current = "[anon]"
+        for line in smaps.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            if let first = fields.first, first.contains("-"), first.allSatisfy({ $0.isHexDigit || $0 == "-" }) {
+                current = fields.count >= 6 ? String(fields[5].split(separator: "/").last ?? "") : "[anon]"
+            } else if fields.first == "Rss:", fields.count >= 2, let kilobytes = Int(fields[1]) {
+                mappings[current, default: 0] += kilobytes
+            }
+        }
+        return (values, mappings)
     }
 }

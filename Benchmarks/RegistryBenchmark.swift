@@ -11,17 +11,21 @@ import Synchronization
 /// The registry under load: a `dtp-registry` process (the release binary next to `dtp-bench`) against a
 /// fresh database on the local PostgreSQL, 1,000 twins, then 32 concurrent connections through DTPHTTP
 /// (libcurl) for each request kind, the latency from a write to its event on an SSE client, and the
-/// registry's RSS.
+/// registry's RSS. When `wrk` is installed, GET one, the list and the upsert are also measured with it
+/// (see ``RegistryWrk``), next to `/healthz` as the same run's ceiling.
 ///
 /// The registry runs as a separate process, so its RSS is its own and not the load generator's. The load
 /// generator shares the 2 cores with the registry and PostgreSQL, so the rates are a lower bound of what
-/// the registry serves; `wrk` is not used.
+/// the registry serves.
 enum RegistryBenchmark {
     static let connections = 32
 
     static func run(seconds: Int) async throws {
         let environment = TestEnvironment.shared
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        // DTP_BENCH_REGISTRY_BIN runs another build (an earlier commit's, say) under the same load.
+        let binary =
+            ProcessInfo.processInfo.environment["DTP_BENCH_REGISTRY_BIN"]
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("dtp-registry").path
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw BenchmarkFailure(message: "\(binary) is missing: swift build -c release --product dtp-registry")
@@ -57,6 +61,31 @@ enum RegistryBenchmark {
                 }
             }
             defer { sampler.cancel() }
+            if let wrk = RegistryWrk.path {
+                print("  with wrk (2 threads, \(connections) connections; load average \(loadAverage())):")
+                // The server processes of the bench database (the registry's pool and listener).
+                func backends() async throws -> [Int32] {
+                    try await admin.query("SELECT pid FROM pg_stat_activity WHERE datname = $1", [database])
+                        .map { try $0.decode(Int32.self, at: 0) }
+                }
+                func run(_ label: String, _ script: String) async throws {
+                    let before = RegistryWrk.CPU.sample(registry: registry.pid, backends: try await backends())
+                    let figures = try await RegistryWrk.run(
+                        wrk, url: base, script: script, connections: connections, seconds: seconds)
+                    let after = RegistryWrk.CPU.sample(registry: registry.pid, backends: try await backends())
+                    print("    \(label.padding(toLength: 28, withPad: " ", startingAt: 0)) \(figures)")
+                    print("      " + RegistryWrk.CPU.perRequest(from: before, to: after, requests: figures.requests))
+                }
+                try await run("GET /healthz (baseline)", RegistryWrk.healthz)
+                try await run("GET one twin", RegistryWrk.getOne(token: token))
+                try await run("GET list of 1,000", RegistryWrk.list(token: token))
+                let probe = Task { try await eventLatency(http, base, headers, token: token, seconds: seconds) }
+                try await run("POST upsert (changed twin)", RegistryWrk.upsert(token: token))
+                print("    write -> SSE event, under the wrk upsert load: \(try await probe.value)")
+                print("  with the Swift client (DTPHTTP; load average \(loadAverage())):")
+            } else {
+                print("  (wrk is not installed: the Swift client only)")
+            }
             let counter = Atomic<Int>(0)
             try await measure("GET one twin", http, seconds: seconds) { _, _ in
                 HTTPRequest(url: "\(base)/api/registry/twins/dt:bench-\(Int.random(in: 0..<1000))", headers: headers)
@@ -252,6 +281,11 @@ enum RegistryBenchmark {
         return String(
             format: "p50 %.2f ms, p99 %.2f ms (%d writes, %d events missing)", percentile(sorted, 0.5),
             percentile(sorted, 0.99), sorted.count + missing, missing)
+    }
+
+    /// The 1-minute load average, for reading the figures against the machine's other work.
+    static func loadAverage() -> String {
+        (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first.map(String.init) ?? "?"
     }
 
     static func percentile(_ sorted: [Double], _ fraction: Double) -> Double {

@@ -5,6 +5,7 @@
 //   dtp-bench influx [points]    InfluxDB writes through DTPInfluxDB vs curl posting the same line protocol
 //   dtp-bench s3 [MiB]           S3 put and get throughput for one object
 //   dtp-bench fleet [rate]       dtp-lift --fleet at QoS 0/1 vs a bare C libmosquitto publisher; idle RSS of both generators
+//   dtp-bench twin-rss           the idle RSS of the generators (dynamic and, when built, static builds)
 //   dtp-bench registry [seconds] the registry (dtp-registry, built next to dtp-bench) at 32 connections
 //   dtp-bench gateway [streams] the gateway (dtp-gateway and dtp-registry) with 10,000 portal streams, logins, health
 //   dtp-bench discovery [folders] dtp-discovery on that many twin folders: initial scan, RSS, save-to-SSE latency
@@ -28,8 +29,9 @@ let benchmarks: [String: @Sendable (Int?) async throws -> Void] = [
     "gateway": { try await GatewayBenchmark.run(streams: $0 ?? 10_000) },
     "discovery": { try await DiscoveryBenchmark.run(folders: $0 ?? 10_000) },
     "ingest": { try await IngestBenchmark.run(messages: $0 ?? 50_000) },
+    "twin-rss": { _ in try FleetPublishBenchmark.idleFootprint() },
 ]
-let order = ["copy", "mqtt", "influx", "s3", "fleet", "registry", "gateway", "discovery", "ingest"]
+let order = ["copy", "mqtt", "influx", "s3", "fleet", "twin-rss", "registry", "gateway", "discovery", "ingest"]
 
 guard which == "all" || benchmarks[which] != nil else {
     FileHandle.standardError.write(Data("usage: dtp-bench \(order.joined(separator: "|"))|all [size]\n".utf8))

@@ -23,6 +23,7 @@ struct HVACGeneratorCommand: AsyncParsableCommand {
             print(String(decoding: TwinJSON.encode(report), as: UTF8.self))
             return
         }
+        TwinStackFootprint.trim()
         try await ServiceMain.run(options: options) { reader in
             try buildApplication(
                 configuration: HVACConfiguration(reader: &reader, seed: generator.seed, interval: generator.interval))

@@ -22,6 +22,7 @@ struct LiftGeneratorCommand: AsyncParsableCommand {
             print(String(decoding: TwinJSON.encode(report), as: UTF8.self))
             return
         }
+        TwinStackFootprint.trim()
         try await ServiceMain.run(options: options) { reader in
             try buildApplication(
                 configuration: LiftConfiguration(reader: &reader, seed: generator.seed, interval: generator.interval))

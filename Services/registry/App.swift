@@ -13,6 +13,7 @@ struct RegistryCommand: AsyncParsableCommand {
     @OptionGroup var options: ServiceOptions
 
     func run() async throws {
+        MallocArenas.cap()
         var reader = ConfigReader(options.applied(to: ProcessInfo.processInfo.environment))
         let config = RegistryConfig(reader: &reader)
         do {

@@ -67,7 +67,8 @@ final class EventHub: Service, Sendable {
     /// Listens, then reads the current end of the outbox.
     func start() async throws {
         let notifications = try await pool.listen(EventOutbox.channel)
-        let rows = try await pool.query("SELECT coalesce(max(id), 0) FROM registry.event")
+        // The horizon waits for in-flight writers, so no event below it can still appear.
+        let rows = try await pool.query("SELECT registry.event_horizon()")
         let cursor = try rows[0].decode(Int64.self, at: 0)
         state.withLock {
             $0.notifications = notifications
@@ -192,16 +193,14 @@ final class EventHub: Service, Sendable {
         }
     }
 
-    /// Outbox rows after `id`, in id order.
+    /// Outbox rows after `id`, in id order. The read first waits for writers still holding event ids (see
+    /// ``EventOutbox``), so a later read never finds an id below the last one returned here.
     static func read(_ pool: PostgresPool, after id: Int64, filter: EventFilter, limit: Int) async throws
         -> [OutboxRecord]
     {
         let rows = try await pool.query(
-            """
-            SELECT id, tenant, type, data FROM registry.event
-            WHERE id > $1 AND ($2::text IS NULL OR tenant = $2) AND ($3::text[] IS NULL OR type = ANY($3))
-            ORDER BY id LIMIT $4
-            """, [id, filter.tenant, filter.types.map { Array($0) }, limit])
+            "SELECT id, tenant, type, data FROM registry.events_after($1, $2, $3, $4)",
+            [id, filter.tenant, filter.types.map { Array($0) }, limit])
         return try rows.map {
             OutboxRecord(
                 id: try $0.decode(Int64.self, at: 0), tenant: try $0.decode(String.self, at: 1),

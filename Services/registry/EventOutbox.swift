@@ -13,25 +13,38 @@ struct OutboxEvent: Sendable {
 
 /// Writes change events into `registry.event`, inside the transaction of the change they announce.
 ///
-/// Ordering: readers follow the outbox by id (`WHERE id > last`), so an event must never become visible
-/// after an event with a higher id, or a reader that already advanced past the higher id would skip it.
-/// bigserial ids are taken at insert time, and with concurrent writers a transaction holding id 7 may
-/// commit after another holding id 8. To rule that out, ``append(_:on:)`` first takes a
-/// transaction-scoped advisory lock (the same key for every writer) and callers make it the last
-/// statement of their transaction. The lock is held until commit or rollback, so the next writer takes
-/// its ids only after the previous one has finished: event ids become visible strictly in id order
-/// (PostgreSQL releases the lock after the commit is visible). Rolled-back ids leave harmless gaps.
-/// The cost is that the final step of concurrent writes (insert event, commit) is serialised.
+/// Ordering: readers follow the outbox by id (`WHERE id > last`), so a reader must never see an event
+/// after it has already seen one with a higher id, or it would skip it. bigserial ids are taken at
+/// insert time, and with concurrent writers a transaction holding id 7 may commit after another holding
+/// id 8. To rule that out, every writer takes a transaction-scoped advisory lock in SHARED mode before
+/// it takes its ids and keeps it until its commit or rollback; readers take the same lock EXCLUSIVELY
+/// (`registry.events_after`, `registry.event_horizon`, see Migrations) before they read. The exclusive
+/// request waits until every writer that might hold an id has finished (PostgreSQL releases the lock
+/// after the commit is visible), and writers that arrive meanwhile queue behind it, so what the reader
+/// then reads with a fresh snapshot is a prefix of the final outbox: no id below the highest one read
+/// can appear later. Rolled-back ids leave harmless gaps.
+///
+/// Writers do not wait for each other, so their commits (and WAL flushes) proceed in parallel; a reader
+/// holds writers back only for as long as the in-flight ones take to commit.
 ///
 /// The `NOTIFY` is sent in the same transaction, so PostgreSQL delivers it only if the transaction
 /// commits. It carries the highest id, but readers treat it only as a wake-up to read the table.
 enum EventOutbox {
-    /// The advisory lock key that serialises event ids ("DTPE").
+    /// The advisory lock key that orders event ids ("DTPE").
     static let lockKey: Int64 = 0x4454_5045
     /// The NOTIFY channel.
     static let channel = "registry_events"
 
-    /// Appends `events`, in order; must be the last statement of the transaction.
+    /// The stored `data` of an event: the earlier shape `{"type", "tenant", "payload", "ts"}` plus `actor`.
+    static func data(_ event: OutboxEvent, ts: String) throws -> String {
+        try JSONValue.object([
+            "type": .string(event.type.rawValue), "tenant": .string(event.tenant), "payload": event.payload,
+            "ts": .string(ts), "actor": .string(event.actor),
+        ]).jsonText()
+    }
+
+    /// Appends `events`, in order, in one statement that takes the shared lock first; must be the last
+    /// statement of the transaction, so the lock is held briefly.
     static func append(_ events: [OutboxEvent], on connection: PostgresConnection) async throws {
         guard !events.isEmpty else { return }
         let ts = Timestamp.now().iso8601
@@ -43,22 +56,21 @@ enum EventOutbox {
             tenants.append(event.tenant)
             types.append(event.type.rawValue)
             actors.append(event.actor)
-            data.append(
-                try JSONValue.object([
-                    "type": .string(event.type.rawValue), "tenant": .string(event.tenant), "payload": event.payload,
-                    "ts": .string(ts), "actor": .string(event.actor),
-                ]).jsonText())
+            data.append(try Self.data(event, ts: ts))
         }
-        try await connection.execute("SELECT pg_advisory_xact_lock($1)", [lockKey])
         try await connection.execute(
             """
-            WITH inserted AS (
+            WITH ordered AS (SELECT pg_advisory_xact_lock_shared($5)),
+            inserted AS (
                 INSERT INTO registry.event (tenant, type, actor, data)
-                SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+                SELECT e.tenant, e.type, e.actor, e.data
+                FROM ordered, unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY
+                    AS e(tenant, type, actor, data, n)
+                ORDER BY e.n
                 RETURNING id
             )
             SELECT pg_notify('\(channel)', max(id)::text) FROM inserted
             """,
-            [tenants, types, actors, data])
+            [tenants, types, actors, data, lockKey])
     }
 }

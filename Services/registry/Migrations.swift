@@ -97,6 +97,34 @@ enum Migrations {
                     last_id bigint NOT NULL
                 );
                 """),
+        Migration(
+            version: 3, name: "outbox readers that wait for in-flight writers",
+            // See EventOutbox: writers hold the lock shared from taking an event id to their commit; a
+            // reader takes it exclusively, which waits until every id handed out so far is committed or
+            // rolled back, then reads with a fresh snapshot (each statement of a VOLATILE plpgsql function
+            // gets one). The lock is released when the reader's statement ends.
+            sql: """
+                CREATE OR REPLACE FUNCTION registry.events_after(
+                    after_id bigint, only_tenant text, only_types text[], max_rows bigint)
+                RETURNS TABLE (id bigint, tenant text, type text, data text)
+                LANGUAGE plpgsql VOLATILE AS $$
+                BEGIN
+                    PERFORM pg_advisory_xact_lock(\(EventOutbox.lockKey));
+                    RETURN QUERY
+                        SELECT e.id, e.tenant, e.type, e.data FROM registry.event e
+                        WHERE e.id > after_id AND (only_tenant IS NULL OR e.tenant = only_tenant)
+                            AND (only_types IS NULL OR e.type = ANY(only_types))
+                        ORDER BY e.id LIMIT max_rows;
+                END
+                $$;
+                CREATE OR REPLACE FUNCTION registry.event_horizon() RETURNS bigint
+                LANGUAGE plpgsql VOLATILE AS $$
+                BEGIN
+                    PERFORM pg_advisory_xact_lock(\(EventOutbox.lockKey));
+                    RETURN (SELECT coalesce(max(e.id), 0) FROM registry.event e);
+                END
+                $$;
+                """),
     ]
 
     /// Applies the migrations that `pool`'s database lacks; returns the versions it applied.

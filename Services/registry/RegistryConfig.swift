@@ -69,7 +69,7 @@ struct RegistryConfig: Sendable {
         }
         postgres.applicationName = postgres.applicationName ?? "dtp-registry"
         self.postgres = postgres
-        poolSize = reader.int("DTP_REGISTRY_PG_POOL", default: 8, in: 1...64)
+        poolSize = reader.int("DTP_REGISTRY_PG_POOL", default: 16, in: 1...64)
         let (tokens, badKeys) = ServiceTokens.parse(environment: environment)
         for key in badKeys { reader.report(key, "must be name:token pairs separated by commas") }
         serviceTokens = tokens

@@ -49,6 +49,13 @@ enum RequestJSON {
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: buffer))
     }
 
+    /// A JSON array response with a ready body.
+    static func arrayResponse(body: ByteBuffer, headers: HTTPFields = [:]) -> Response {
+        var headers = headers
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
+    }
+
     /// A response with the JSON of `value`.
     static func response(_ value: JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws
         -> Response

@@ -82,7 +82,7 @@ struct TwinController<Store: TwinStore>: Sendable {
             items.append("cursor=\(Cursor.encode(next))")
             headers[.link] = "<\(request.uri.path)?\(items.joined(separator: "&"))>; rel=\"next\""
         }
-        return RequestJSON.arrayResponse(page.items, headers: headers)
+        return RequestJSON.arrayResponse(body: page.body, headers: headers)
     }
 
     @Sendable func patch(_ request: Request, context: RegistryContext) async throws -> Response {

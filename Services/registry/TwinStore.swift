@@ -2,6 +2,7 @@ import DTPModel
 import DTPServiceKit
 import Foundation
 import HTTPTypes
+import Hummingbird
 import Logging
 
 /// What a write requires of the twin's current version (`If-Match`, `If-None-Match: *`).
@@ -54,10 +55,25 @@ struct TwinFilter: Sendable, Hashable {
     var query: String?
 }
 
-/// One page of twins, as the stored JSON texts, and the id to continue after.
+/// One page of twins: the JSON array of their stored texts, ready to send (a cached page's buffer is
+/// shared by every response that sends it, not copied), and the id to continue after.
 struct TwinPage: Sendable {
-    var items: [String]
+    var body: ByteBuffer
+    /// The body's length.
+    var byteCount: Int
     var nextAfter: String?
+
+    /// The page from its elements' texts already joined with commas.
+    init(joined: String, nextAfter: String?) {
+        var body = ByteBuffer()
+        body.reserveCapacity(joined.utf8.count + 2)
+        body.writeStaticString("[")
+        body.writeString(joined)
+        body.writeStaticString("]")
+        self.body = body
+        byteCount = joined.utf8.count + 2
+        self.nextAfter = nextAfter
+    }
 }
 
 /// The outcome of one upsert.

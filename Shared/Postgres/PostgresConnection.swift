@@ -133,6 +133,19 @@ public final class PostgresConnection: Sendable {
         return healthy == true
     }
 
+    /// The socket check of ``checkHealth(roundTrip:)`` without a round trip, on the calling thread (a poll
+    /// with a zero timeout never blocks), which spares a hop to a worker thread on every lease. Returns nil
+    /// when the server sent something unprompted: then ``checkHealth(roundTrip:)`` must decide.
+    func quickHealth() -> Bool? {
+        let healthy = handle.withLock { handle -> Bool? in
+            guard let pointer = handle.pointer, PQstatus(pointer) == CONNECTION_OK else { return false }
+            var descriptor = pollfd(fd: PQsocket(pointer), events: Int16(POLLIN), revents: 0)
+            return poll(&descriptor, 1, 0) == 0 ? true : nil
+        }
+        if healthy == false { broken.store(true, ordering: .relaxed) }
+        return healthy
+    }
+
     /// Closes the session; later calls fail with a connection error. Safe to call more than once.
     func close() async {
         _ = try? await threads.run { [self] in handle.withLock { $0.finish() } }

@@ -173,7 +173,12 @@ public final class PostgresPool: Sendable {
             return try await connectInSlot()
         case .connection(let connection):
             let idleFor = ContinuousClock.now - connection.lastReleased.withLock { $0 }
-            if await connection.checkHealth(roundTrip: idleFor > idleCheckInterval) { return connection }
+            let roundTrip = idleFor > idleCheckInterval
+            if !roundTrip, let healthy = connection.quickHealth() {
+                if healthy { return connection }
+            } else if await connection.checkHealth(roundTrip: roundTrip) {
+                return connection
+            }
             logger.info("replacing a PostgreSQL connection that was lost while idle")
             await connection.close()
             return try await connectInSlot()

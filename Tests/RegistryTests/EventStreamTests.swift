@@ -83,6 +83,60 @@ struct EventStreamTests {
         }
     }
 
+    @Test("a reader waits for a writer that holds a lower event id, then sees both ids in order")
+    func readerWaitsForInFlightWriter() async throws {
+        try await RegistryHarness.with { registry in
+            let start = try await EventHub.read(registry.pool, after: 0, filter: EventFilter(), limit: 1000).last?.id ?? 0
+            // Writer A appends its event (taking the lower id) and keeps its transaction open.
+            let (appended, appendedGate) = AsyncStream.makeStream(of: Void.self)
+            let (commit, commitGate) = AsyncStream.makeStream(of: Void.self)
+            let writerA = Task {
+                try await registry.pool.transaction { connection in
+                    try await EventOutbox.append(
+                        [
+                            OutboxEvent(
+                                tenant: "demo", type: .twinUpdate, payload: ["twin_id": "dt:Slow"], actor: "test")
+                        ], on: connection)
+                    appendedGate.yield()
+                    for await _ in commit { break }
+                }
+            }
+            for await _ in appended { break }
+            // Writer B is not held up by A, and commits the higher id first.
+            #expect(try await registry.send(.post, "/api/registry/twins", body: #"{"@id": "dt:Fast"}"#).status == 201)
+            let reader = Task {
+                try await EventHub.read(registry.pool, after: start, filter: EventFilter(), limit: 1000)
+            }
+            // The reader is queued on the outbox lock behind A, not returning B's id alone (so is the hub,
+            // which B's NOTIFY woke: two waiters).
+            try await waitUntil {
+                try await registry.pool.query(
+                    """
+                    SELECT count(*) FROM pg_locks
+                    WHERE locktype = 'advisory' AND objid::bigint = $1 AND mode = 'ExclusiveLock' AND NOT granted
+                        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                    """, [EventOutbox.lockKey & 0xFFFF_FFFF]
+                )[0].decode(Int.self, at: 0) >= 2
+            }
+            commitGate.yield()
+            try await writerA.value
+            let records = try await reader.value
+            #expect(records.count == 2)
+            #expect(records.map(\.id) == records.map(\.id).sorted())
+            #expect(records.first?.data.contains("dt:Slow") == true)
+            #expect(records.last?.data.contains("dt:Fast") == true)
+        }
+    }
+
+    /// Polls `condition` until it holds (at most 20 s).
+    func waitUntil(_ condition: () async throws -> Bool) async throws {
+        for _ in 0..<400 {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("the condition did not hold within 20 s")
+    }
+
     @Test("a client resuming with Last-Event-ID gets every later event once, over 10,000 events")
     func resumeWithoutGapOrDuplicate() async throws {
         try await RegistryHarness.with { registry in

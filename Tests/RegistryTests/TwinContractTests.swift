@@ -195,4 +195,30 @@ struct TwinContractTests {
             #expect(try await registry.send(.post, "/api/registry/twins/bulk", body: tooMany).status == 413)
         }
     }
+
+    @Test("a list served again while nothing changed still shows every later change")
+    func listAfterChanges() async throws {
+        try await RegistryHarness.with { registry in
+            func names() async throws -> [String] {
+                let list = try await registry.send(.get, "/api/registry/twins?tenant=cache")
+                #expect(list.status == 200)
+                return try RegistryHarness.json(list).arrayValue!.map { $0["metadata"]?["name"]?.stringValue ?? "" }
+            }
+            for index in 0..<3 {
+                let body = twinBody("dt:Cache_\(index)", tenant: "cache", status: "active", name: "one", domain: ["Lift"])
+                #expect(try await registry.send(.post, "/api/registry/twins", body: body).status == 201)
+            }
+            #expect(try await names() == ["one", "one", "one"])
+            #expect(try await names() == ["one", "one", "one"])
+            // A change elsewhere (another tenant) and one in the listed tenant, each seen at once.
+            #expect(try await registry.send(.post, "/api/registry/twins", body: #"{"@id": "dt:Other"}"#).status == 201)
+            #expect(try await names() == ["one", "one", "one"])
+            let patch = try await registry.send(
+                .patch, "/api/registry/twins/dt:Cache_1", body: #"{"metadata": {"name": "two", "status": "active"}}"#)
+            #expect(patch.status == 200)
+            #expect(try await names() == ["one", "two", "one"])
+            #expect(try await registry.send(.delete, "/api/registry/twins/dt:Cache_2").status == 200)
+            #expect(try await names() == ["one", "two"])
+        }
+    }
 }

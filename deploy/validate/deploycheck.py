@@ -722,6 +722,10 @@ def check_network_policies(objects: list[dict], containers: list[Container], ove
                 continue
             svc = services[host.group(1)]
             selector = svc["spec"].get("selector") or {}
+            # A service's own address (DTP_DISCOVERY_URL for discovery) is what it advertises when it
+            # registers itself, not a connection it opens.
+            if selector and all(c.labels.get(k) == v for k, v in selector.items()):
+                continue
             port = int(host.group(2)) if host.group(2) else svc["spec"]["ports"][0]["port"]
             if not allowed_by(policies, selector, c.labels, port):
                 problems.append(f"k8s/{overlay}: {c.name} reaches {host.group(1)}:{port} ({name}), but no "

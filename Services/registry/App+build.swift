@@ -59,6 +59,7 @@ func buildRouter(
         ReadinessCheck("postgres") { _ = try await pool.query("SELECT 1") }
     ]
     let router = ServiceApplication.router(settings: config.settings, context: RegistryContext.self, readiness: readiness)
+    router.add(middleware: DatabaseBusyMiddleware())
     let signer = try HS256Signer(secret: config.jwtSecret.value)
     let store = PostgresTwinStore(pool: pool)
     let twins = TwinController(store: store, maxBodyBytes: config.maxBodyBytes, maxBulkBytes: config.maxBulkBytes)

@@ -11,7 +11,7 @@ enum Caller: String, CaseIterable, Sendable, CustomStringConvertible {
     var description: String { rawValue }
 }
 
-@Suite("RBAC")
+@Suite("RBAC", .timeLimit(.minutes(3)))
 struct RBACTests {
     /// One cell: a request and the status expected for each caller.
     struct Cell {

@@ -11,7 +11,7 @@ import Testing
 @testable import DTPAuth
 @testable import PortalGateway
 
-@Suite("Gateway service")
+@Suite("Gateway service", .timeLimit(.minutes(3)))
 struct ServiceTests {
     @Test("OpenAPI lists every registered route, and nothing else")
     func openAPI() async throws {

@@ -7,7 +7,7 @@ import Testing
 
 @testable import PortalGateway
 
-@Suite("Portal stream")
+@Suite("Portal stream", .timeLimit(.minutes(3)))
 struct StreamTests {
     @Test("a twin created through the API appears as a card and a stream event within a second; grants filter")
     func liveCardsAndGrants() async throws {

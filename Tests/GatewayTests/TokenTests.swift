@@ -6,7 +6,7 @@ import Testing
 
 @testable import PortalGateway
 
-@Suite("Login and tokens")
+@Suite("Login and tokens", .timeLimit(.minutes(3)))
 struct TokenTests {
     @Test("login, me, refresh rotation, reuse detection, logout, forged and expired tokens, registry accepts staff")
     func lifecycle() async throws {

@@ -56,7 +56,7 @@ final class TicketCounter: Sendable {
 ///
 /// The issue asks for 50,000 messages; this test sends 20,000 by default (about 30 s) to keep the suite's
 /// run time modest; `DTP_INGEST_FAULT_MESSAGES=50000` runs the issue's count (about 60 s).
-@Suite("Faults during a QoS 1 stream", .serialized)
+@Suite("Faults during a QoS 1 stream", .serialized, .timeLimit(.minutes(5)))
 struct FaultTests {
     @Test("restarts of Postgres, InfluxDB, Mosquitto and the ingestor lose and duplicate nothing")
     func faults() async throws {

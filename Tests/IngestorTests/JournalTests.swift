@@ -5,7 +5,7 @@ import Testing
 @testable import MQTTIngestor
 
 /// The spool on its own: order, segments, release, a torn tail after a crash, the bound, the lock.
-@Suite("The write-ahead spool")
+@Suite("The write-ahead spool", .timeLimit(.minutes(3)))
 struct JournalTests {
     func record(_ index: Int, size: Int = 40) -> JournalRecord {
         JournalRecord(

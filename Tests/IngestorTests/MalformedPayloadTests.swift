@@ -7,7 +7,7 @@ import Testing
 
 /// Thirty kinds of malformed payload land in `telemetry.rejected`, none as an observation, and the
 /// stream goes on.
-@Suite("Malformed payloads")
+@Suite("Malformed payloads", .timeLimit(.minutes(3)))
 struct MalformedPayloadTests {
     static let future = Int(Date().timeIntervalSince1970) + 86_400
 

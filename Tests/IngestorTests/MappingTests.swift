@@ -9,7 +9,7 @@ import Testing
 
 /// The earlier system's payloads, published to a live `dtp-ingestor`, land in Postgres and InfluxDB with
 /// the right values.
-@Suite("Mapping of the earlier payloads")
+@Suite("Mapping of the earlier payloads", .timeLimit(.minutes(3)))
 struct MappingTests {
     @Test("sensor readings, lift and HVAC payloads land in both stores")
     func earlierPayloads() async throws {

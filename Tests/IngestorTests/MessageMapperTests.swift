@@ -6,7 +6,7 @@ import Testing
 @testable import MQTTIngestor
 
 /// The mapping rules on their own, and message keys.
-@Suite("Message mapping rules")
+@Suite("Message mapping rules", .timeLimit(.minutes(3)))
 struct MessageMapperTests {
     let mapper = MessageMapper()
     let now: Int64 = 1_795_949_651_000_000

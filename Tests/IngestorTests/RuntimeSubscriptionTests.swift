@@ -7,7 +7,7 @@ import Testing
 
 /// Twins registered at run time in a real `dtp-registry` are subscribed, and stop being stored once
 /// deprecated; `/api/last-data` reports their streams.
-@Suite("Subscriptions from the registry")
+@Suite("Subscriptions from the registry", .timeLimit(.minutes(3)))
 struct RuntimeSubscriptionTests {
     @Test("a twin registered at run time is stored; once deprecated it is not")
     func runtimeSubscription() async throws {

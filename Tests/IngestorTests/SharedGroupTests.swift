@@ -7,7 +7,7 @@ import Testing
 
 /// Two ingestors in one shared subscription group split a stream between them, and every message is
 /// stored once.
-@Suite("A shared group of ingestors")
+@Suite("A shared group of ingestors", .timeLimit(.minutes(3)))
 struct SharedGroupTests {
     @Test("two ingestors split a stream with no duplicate rows")
     func sharedGroup() async throws {

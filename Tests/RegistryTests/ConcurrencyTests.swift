@@ -4,7 +4,7 @@ import DTPModel
 import Foundation
 import Testing
 
-@Suite("Twins under concurrent writers")
+@Suite("Twins under concurrent writers", .timeLimit(.minutes(3)))
 struct ConcurrencyTests {
     @Test("two writers with the same If-Match: exactly one 412")
     func sameIfMatch() async throws {

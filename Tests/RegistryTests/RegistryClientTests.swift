@@ -6,7 +6,7 @@ import Foundation
 import Testing
 
 /// The shared registry client against a live registry: every call, its errors, and the change stream.
-@Suite struct RegistryClientTests {
+@Suite(.timeLimit(.minutes(3))) struct RegistryClientTests {
     private func client(_ harness: RegistryHarness) -> RegistryClient {
         RegistryClient(baseURL: harness.baseURL + "/", token: harness.token, http: harness.client)
     }

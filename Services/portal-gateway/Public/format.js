@@ -66,3 +66,11 @@ export function streamText(stream) {
   if (stream && typeof stream === "object") return `${stream.protocol || "MQTT"}:${stream.topic || "?"}`;
   return String(stream);
 }
+
+/** Where last data came from: the ingestor gives a stream (text or {protocol, topic}) or a topic. */
+export function sourceText(item) {
+  if (!item) return "";
+  const source = item.source ?? item.stream ?? item.topic;
+  if (!source) return "";
+  return typeof source === "object" ? streamText(source) : String(source);
+}

@@ -64,7 +64,14 @@ export async function loadTwins() {
 export async function loadLastData() {
   const answer = await api("/api/last-data/my");
   const items = Array.isArray(answer) ? answer : answer?.items || [];
-  state.lastData = new Map(items.map(item => [item.twin_id || item.dtr_id, item]));
+  // One item per stream of a twin: the card shows the newest.
+  const newest = new Map();
+  for (const item of items) {
+    const id = item.twin_id || item.dtr_id;
+    const seen = newest.get(id);
+    if (!seen || Date.parse(item.last_ts) > Date.parse(seen.last_ts)) newest.set(id, item);
+  }
+  state.lastData = newest;
   emit("lastdata");
 }
 
@@ -119,8 +126,12 @@ export function applyEvent({ event, data }) {
     debounce("twins", 150, () => loadTwins().catch(() => {}));
   } else if (type.startsWith("service")) {
     debounce("services", 300, () => loadServices().catch(() => {}));
+  } else if (type === "reset") {
+    // The gateway no longer holds the events this stream missed: start again from the current state.
+    debounce("reset", 50, () => reloadAll().catch(() => {}));
   } else if (type.startsWith("health")) {
-    if (payload && (payload.services || payload.ok !== undefined)) setHealth(payload);
+    // A health event carries the services' checks; the gateway's own fields come from /api/healthz.
+    if (Array.isArray(data?.services) && state.health) setHealth({ ...state.health, services: data.services, ts: data.ts || new Date().toISOString() });
     else debounce("health", 200, () => loadHealth().catch(() => {}));
   } else if (type.startsWith("last") || type.startsWith("data")) {
     const id = payload.twin_id;

@@ -138,7 +138,7 @@ function users(root) {
 function cards(root) {
   const name = field("card-name", "Name", { type: "text", required: true, maxlength: 200 });
   const ui = field("card-ui", "UI URL", { type: "url", placeholder: "http://localhost:3001" });
-  const dtr = field("card-dtr", "Registry twin id", { type: "text", required: true, placeholder: "dt:Lift_001", pattern: "\\S+" });
+  const dtr = field("card-dtr", "Registry twin id", { type: "text", placeholder: "dt:Lift_001", pattern: "\\S+" }, "Optional");
   crud(root, {
     title: "Create twin card", path: "/api/admin/twins",
     headers: ["Card", { label: "Registry twin", cls: "hide-sm" }, { label: "UI", cls: "hide-sm" }],
@@ -173,7 +173,7 @@ function grants(root) {
     fields: [user, twin],
     body: () => ({ username: user.input.value, twin_id: twin.input.value }),
     created: () => `Granted ${twin.input.selectedOptions[0]?.textContent} to ${user.input.value}.`,
-    row: item => [h("td", {}, item.user), h("td", {}, h("strong", {}, item.twin || item.twin_id), h("div.muted.mono", {}, item.twin_id))],
+    row: item => [h("td", {}, item.user), h("td", {}, h("strong", {}, item.twin || item.twin_id), h("div.muted.mono", {}, item.dtr_id || item.twin_id))],
     empty: "No grants.", verb: "Revoke",
   });
 }

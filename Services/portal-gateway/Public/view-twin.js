@@ -4,7 +4,7 @@
 import { api, accessToken, ApiError } from "./api.js";
 import { h, icon, mount, toast, confirmDialog } from "./dom.js";
 import { state, on } from "./store.js";
-import { ago, bytes, domains, status, streamText, twinId, twinName, when } from "./format.js";
+import { ago, bytes, domains, sourceText, status, streamText, twinId, twinName, when } from "./format.js";
 import { dependencyGraph } from "./graph.js";
 
 export function twinView(id) {
@@ -79,20 +79,16 @@ export function twinView(id) {
         }, icon("trash")) : null));
   }
 
+  // The gateway answers a download with a redirect to a short-lived S3 URL, which a fetch could neither
+  // read (CORS) nor reach (connect-src 'self'). A navigation can: it carries the HttpOnly session cookie
+  // (set with every access token, so it is fresh after accessToken()) and follows the redirect in a new tab.
   async function download(name) {
     try {
-      const token = await accessToken();
-      const response = await fetch(`${base}/artifacts/${encodeURIComponent(name)}`, {
-        headers: { Authorization: `Bearer ${token}` }, credentials: "same-origin",
-      });
-      if (!response.ok) throw new Error(`Download failed: the server answered ${response.status}.`);
-      const url = URL.createObjectURL(await response.blob());
-      const link = h("a", { href: url, download: name, hidden: true });
+      await accessToken();
+      const link = h("a", { href: `${base}/artifacts/${encodeURIComponent(name)}`, target: "_blank", rel: "noopener", hidden: true });
       document.body.appendChild(link);
       link.click();
       link.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
-      toast(`Downloaded ${name}.`);
     } catch (error) {
       toast(error.message, "bad");
     }
@@ -193,7 +189,7 @@ function details(twin) {
         extra.map(([key, value]) => [h("dt", {}, key), h("dd", {}, display(value))]),
         h("dt", {}, "Version"), h("dd", {}, String(twin.version ?? "—")),
         h("dt", {}, "Created"), h("dd", {}, twin.created_at ? when(twin.created_at) : "—"),
-        h("dt", {}, "Last data"), h("dd", {}, last ? `${ago(last.last_ts)}${last.source ? ` from ${last.source}` : ""}` : "none received"))),
+        h("dt", {}, "Last data"), h("dd", {}, last ? `${ago(last.last_ts)}${sourceText(last) ? ` from ${sourceText(last)}` : ""}` : "none received"))),
     h("section.panel", { "aria-labelledby": "iface-title" },
       h("h2", { id: "iface-title" }, "Interfaces"),
       h("dl.dl", {},

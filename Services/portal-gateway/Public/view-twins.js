@@ -3,7 +3,7 @@
 
 import { h, icon, mount, options } from "./dom.js";
 import { state, on, loadTwins } from "./store.js";
-import { ago, domains, status, twinId, twinName, when } from "./format.js";
+import { ago, domains, sourceText, status, twinId, twinName, when } from "./format.js";
 
 const STATUSES = ["designed", "instantiated", "active", "deprecated", "retired"];
 /** Data younger than this is "fresh" (green); older is "stale" (amber). */
@@ -91,7 +91,7 @@ export function twinsView() {
       node.classList.toggle("fresh", now - at < FRESH_MS);
       node.classList.toggle("stale", now - at >= FRESH_MS);
       node.textContent = Number.isFinite(at) ? `last data ${ago(at, now)}` : "no data yet";
-      node.title = item ? `${when(item.last_ts)}${item.source ? ` from ${item.source}` : ""}` : "No data received";
+      node.title = item ? `${when(item.last_ts)}${sourceText(item) ? ` from ${sourceText(item)}` : ""}` : "No data received";
     }
   }
 

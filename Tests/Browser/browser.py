@@ -112,9 +112,8 @@ class Browser:
     def screenshot(self, name):
         """A full-page PNG of the current page at this browser's width."""
         time.sleep(0.3)
-        metrics = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
-        size = metrics.get("cssContentSize") or metrics["contentSize"]
-        height = int(min(max(size["height"], self.height), 6000))
+        content = self.js("return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
+        height = int(min(max(content, self.height), 6000))
         shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {
             "format": "png", "captureBeyondViewport": True,
             "clip": {"x": 0, "y": 0, "width": self.width, "height": height, "scale": 1}})

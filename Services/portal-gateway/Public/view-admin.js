@@ -118,9 +118,11 @@ function field(id, text, attrs = {}, help) {
 
 function users(root) {
   const username = field("user-username", "Username", { type: "email", required: true, autocomplete: "off", placeholder: "name@example.com" });
-  const password = field("user-password", "Password", { type: "password", required: true, minlength: 8, autocomplete: "new-password" }, "At least 8 characters");
+  const password = field("user-password", "Password", {
+    type: "password", required: true, minlength: 8, autocomplete: "new-password", placeholder: "at least 8 characters",
+  });
   const staff = h("input", { id: "user-staff", type: "checkbox" });
-  const staffField = { node: h("div.field", {}, h("span.help", {}, " "), h("label.check", { for: "user-staff" }, staff, "Staff (may administer)")), clear: false };
+  const staffField = { node: h("div.field", {}, h("label.check", { for: "user-staff" }, staff, "Staff (may administer)")), clear: false };
   crud(root, {
     title: "Create user", path: "/api/admin/users",
     headers: ["User", { label: "Role" }],
@@ -138,7 +140,7 @@ function users(root) {
 function cards(root) {
   const name = field("card-name", "Name", { type: "text", required: true, maxlength: 200 });
   const ui = field("card-ui", "UI URL", { type: "url", placeholder: "http://localhost:3001" });
-  const dtr = field("card-dtr", "Registry twin id", { type: "text", placeholder: "dt:Lift_001", pattern: "\\S+" }, "Optional");
+  const dtr = field("card-dtr", "Registry twin id (optional)", { type: "text", placeholder: "dt:Lift_001", pattern: "\\S+" });
   crud(root, {
     title: "Create twin card", path: "/api/admin/twins",
     headers: ["Card", { label: "Registry twin", cls: "hide-sm" }, { label: "UI", cls: "hide-sm" }],

@@ -79,9 +79,13 @@ class Browser:
         return self.driver.execute_script(script, *args)
 
     def fill(self, css, value):
+        """Types `value` into a field after emptying it the way a person would (so `input` fires)."""
         node = self.find(css)
         node.clear()
-        node.send_keys(value)
+        if value:
+            node.send_keys(value)
+        else:
+            self.js("arguments[0].dispatchEvent(new Event('input', {bubbles: true}))", node)
         return node
 
     def click(self, css):

@@ -139,9 +139,9 @@ def test_revoking_a_grant_removes_the_card_from_the_demo_session(ctx):
     admin = ctx.admin
     admin.open("/#/admin/grants")
     row = f'#table-grants tr:has(button[aria-label*="for {DEMO[0]}"])'
-    admin.wait(lambda: any(ctx.new_twin in r.text for r in admin.all(row)), 10, "the demo grant of the new twin")
+    admin.wait(lambda: any(ctx.run_id in r.text for r in admin.all(row)), 10, "the demo grant of the new twin")
     admin.screenshot("admin-grants")
-    target = next(r for r in admin.all(row) if ctx.new_twin in r.text)
+    target = next(r for r in admin.all(row) if ctx.run_id in r.text)
     target.find_element("css selector", "button[data-action=revoke]").click()
     admin.wait_visible("#confirm")
     admin.click("#confirm-ok")
@@ -150,7 +150,7 @@ def test_revoking_a_grant_removes_the_card_from_the_demo_session(ctx):
     # Grant it back through the form: the card returns.
     admin.select("#grant-user", DEMO[0])
     option = admin.js("return [...document.querySelector('#grant-twin').options]"
-                      ".find(o => o.textContent.includes(arguments[0]))?.value", ctx.new_twin)
+                      ".find(o => o.textContent.includes(arguments[0]))?.value", ctx.run_id)
     admin.select("#grant-twin", option)
     admin.click('form[aria-label="Grant"] button[type=submit]')
     admin.wait_visible('form[aria-label="Grant"] .form-ok')

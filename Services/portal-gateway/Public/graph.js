@@ -3,13 +3,13 @@
 
 import { s } from "./dom.js";
 
-const NODE_W = 190, NODE_H = 34, COL_GAP = 90, ROW_GAP = 16, PAD = 24, LABEL_H = 22;
+const NODE_W = 200, NODE_H = 46, COL_GAP = 90, ROW_GAP = 16, PAD = 24, LABEL_H = 22;
 
 /**
  * out and inn: the registry's graph answers ({root, nodes: [{twin_id, depth}], edges: [{from, type, to}]})
  * for direction=out and direction=in. Returns an <svg>.
  */
-export function dependencyGraph(rootId, out, inn) {
+export function dependencyGraph(rootId, out, inn, names = new Map()) {
   const column = new Map([[rootId, 0]]);
   for (const node of out?.nodes || []) if (!column.has(node.twin_id)) column.set(node.twin_id, node.depth);
   for (const node of inn?.nodes || []) if (!column.has(node.twin_id)) column.set(node.twin_id, -node.depth);
@@ -57,7 +57,7 @@ export function dependencyGraph(rootId, out, inn) {
   }
   for (const [id, { x, y }] of position) {
     const root = id === rootId;
-    const box = [s("rect", { x, y, width: NODE_W, height: NODE_H, rx: 8 }), nodeText(id, x, y)];
+    const box = [s("rect", { x, y, width: NODE_W, height: NODE_H, rx: 8 }), ...nodeText(id, names.get(id), x, y)];
     const title = s("title");
     title.textContent = id;
     box.push(title);
@@ -68,10 +68,19 @@ export function dependencyGraph(rootId, out, inn) {
   return svg;
 }
 
-function nodeText(id, x, y) {
-  const text = s("text", { x: x + NODE_W / 2, y: y + NODE_H / 2 + 4, "text-anchor": "middle" });
-  text.textContent = id.length > 24 ? `${id.slice(0, 23)}…` : id;
-  return text;
+/** The twin's name over its id when the portal knows it, else the id alone. */
+function nodeText(id, name, x, y) {
+  const cut = (text, max) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+  if (!name || name === id) {
+    const text = s("text", { x: x + NODE_W / 2, y: y + NODE_H / 2 + 4, "text-anchor": "middle", class: "id" });
+    text.textContent = cut(id, 25);
+    return [text];
+  }
+  const title = s("text", { x: x + NODE_W / 2, y: y + 19, "text-anchor": "middle", class: "name" });
+  title.textContent = cut(name, 26);
+  const sub = s("text", { x: x + NODE_W / 2, y: y + 35, "text-anchor": "middle", class: "id" });
+  sub.textContent = cut(id, 28);
+  return [title, sub];
 }
 
 function dedupe(edges) {

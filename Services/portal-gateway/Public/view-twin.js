@@ -46,7 +46,7 @@ export function twinView(id) {
       const count = new Set([...(out.nodes || []), ...(inn.nodes || [])].map(n => n.twin_id)).size - 1;
       mount(graphPanel,
         h("h2", { id: "graph-title" }, "Dependencies", h("span.hint", {}, `${Math.max(0, count)} neighbour${count === 1 ? "" : "s"}, two steps each way`)),
-        count > 0 ? h("div.graph-wrap", {}, dependencyGraph(id, out, inn))
+        count > 0 ? h("div.graph-wrap", {}, dependencyGraph(id, out, inn, graphNames()))
           : h("p.muted", {}, "No dependencies: nothing this twin uses or is used by is registered."));
     } catch (error) {
       if (alive) mount(graphPanel, h("h2", { id: "graph-title" }, "Dependencies"), h("p.muted", { role: "alert" }, error.message));
@@ -159,6 +159,11 @@ export function twinView(id) {
     else if (type.startsWith("relationship") && (payload.from === id || payload.to === id || about === id)) loadGraph();
   });
   return () => { alive = false; off(); };
+}
+
+/** Names of the twins the portal knows, for the graph's labels. */
+function graphNames() {
+  return new Map([...state.twins.values()].map(twin => [twinId(twin), twinName(twin)]));
 }
 
 function header(twin) {

@@ -56,6 +56,8 @@ let package = Package(
         .systemLibrary(
             name: "CZlib", path: "Shared/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
+            name: "CCrypt", path: "Shared/CCrypt", providers: [.apt(["libcrypt-dev"])]),
         .target(name: "CCurlShim", dependencies: ["CCurl"], path: "Shared/CCurlShim"),
 
         // Swift wrappers over the C libraries.
@@ -83,7 +85,7 @@ let package = Package(
 
         // Access tokens (HS256 JWTs) and service tokens, shared by the gateway (issuing) and the services.
         .target(
-            name: "DTPAuth", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            name: "DTPAuth", dependencies: ["CCrypt", .product(name: "Crypto", package: "swift-crypto")],
             path: "Shared/Auth", swiftSettings: swiftSettings),
 
         // Domain model, twin spec codec and the common service bootstrap.
@@ -132,8 +134,15 @@ let package = Package(
             name: "Discovery", dependencies: serviceDependencies,
             path: "Services/discovery", swiftSettings: swiftSettings),
         .executableTarget(
-            name: "PortalGateway", dependencies: serviceDependencies,
-            path: "Services/portal-gateway", swiftSettings: swiftSettings),
+            name: "PortalGateway",
+            dependencies: serviceDependencies + [
+                "DTPPostgres", "DTPModel", "DTPHTTP", "DTPAuth", logging,
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Services/portal-gateway", exclude: ["Public"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "MQTTIngestor", dependencies: serviceDependencies,
             path: "Services/mqtt-ingestor", swiftSettings: swiftSettings),
@@ -201,6 +210,16 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/RegistryTests", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DTPGatewayTests",
+            dependencies: [
+                "PortalGateway", "Registry", "DTPAuth", "DTPHTTP", "DTPModel", "DTPPostgres", "DTPServiceKit",
+                "DTPTestSupport", logging,
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/GatewayTests", swiftSettings: swiftSettings),
         .target(
             name: "DTPTwinStackTestSupport",
             dependencies: ["DTPMQTT", "DTPInfluxDB", "DTPHTTP", "DTPTestSupport"],

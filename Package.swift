@@ -131,7 +131,14 @@ let package = Package(
             ],
             path: "Services/registry", swiftSettings: swiftSettings),
         .executableTarget(
-            name: "Discovery", dependencies: serviceDependencies,
+            name: "Discovery",
+            dependencies: serviceDependencies + [
+                "DTPModel", "DTPHTTP", "DTPAuth", logging,
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Services/discovery", swiftSettings: swiftSettings),
         .executableTarget(
             name: "PortalGateway",
@@ -236,6 +243,13 @@ let package = Package(
             name: "DTPHVACGeneratorTests",
             dependencies: ["HVACGenerator", "DTPModel"] + generatorTestDependencies,
             path: "Tests/HVACGeneratorTests", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DTPDiscoveryTests",
+            dependencies: [
+                "Discovery", "DTPModel", "DTPHTTP", "DTPPostgres", "DTPServiceKit", "DTPTestSupport", logging,
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/DiscoveryTests", resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(
             name: "DTPCtlTests", dependencies: ["DTPTestSupport"],
             path: "Tests/DTPCtlTests", swiftSettings: swiftSettings),

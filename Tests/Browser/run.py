@@ -383,6 +383,7 @@ def main():
     parser.add_argument("--bin-dir", required=True)
     parser.add_argument("--home", required=True)
     parser.add_argument("--shots", required=True)
+    parser.add_argument("--logs", help="where the services' logs go (default: <home>/browser-logs)")
     parser.add_argument("--root", default=os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
     arguments = parser.parse_args()
     os.makedirs(arguments.shots, exist_ok=True)
@@ -390,7 +391,7 @@ def main():
         if old.endswith(".png"):
             os.remove(os.path.join(arguments.shots, old))
     suite = Suite(arguments.root, arguments.home, os.path.abspath(arguments.bin_dir),
-                  os.path.join(arguments.home, "browser-logs"))
+                  arguments.logs or os.path.join(arguments.home, "browser-logs"))
     passed = failed = 0
     try:
         started = time.monotonic()
@@ -422,6 +423,7 @@ def main():
         print(f"✘ browser suite: {error}", flush=True)
     finally:
         suite.stop()
+    print(f"browser: services' logs in {os.path.abspath(suite.log_dir)}")
     print(f"browser: screenshots in {os.path.abspath(arguments.shots)}")
     print(f"browser: {passed} passed, {failed} failed")
     return 1 if failed else 0

@@ -199,18 +199,38 @@ function serviceGrants(root) {
   });
 }
 
+/** Discovery's summary as tiles: files, registered, unchanged, deprecated, queued, failed. */
+function scanSummary(answer) {
+  const keys = [["files", "files read"], ["registered", "registered"], ["unchanged", "unchanged"],
+    ["deprecated", "deprecated"], ["queued", "queued"]];
+  const failed = Array.isArray(answer.failed) ? answer.failed : [];
+  const tiles = keys.filter(([key]) => Number.isFinite(answer[key])).map(([key, label]) =>
+    h("div.stat", {}, h("div.stat-value", {}, String(answer[key])), h("div.stat-label", {}, label)));
+  if (Array.isArray(answer.failed)) {
+    tiles.push(h("div.stat", { class: failed.length ? "bad" : "" }, h("div.stat-value", {}, String(failed.length)), h("div.stat-label", {}, "failed")));
+  }
+  return h("div", { id: "scan-summary" },
+    tiles.length ? h("div.stats", {}, tiles) : null,
+    Number.isFinite(answer.duration_ms) ? h("p.muted", {}, `Scan took ${answer.duration_ms} ms.`) : null,
+    answer.registry_error ? h("p.form-error", { role: "alert" }, `Registry unavailable: ${answer.registry_error}`) : null,
+    failed.length ? h("ul", {}, failed.map(f => h("li", {}, typeof f === "string" ? f : `${f.file || ""} ${f.error || f.message || JSON.stringify(f)}`))) : null);
+}
+
 function scan(root) {
-  const result = h("pre.pre", { id: "scan-result", hidden: true, "aria-live": "polite" });
+  const summary = h("div", { "aria-live": "polite" });
+  const result = h("pre.pre", { id: "scan-result", hidden: true });
   const button = h("button.btn.btn-primary", { type: "button", id: "scan-button" }, icon("refresh"), "Scan twins");
   button.addEventListener("click", async () => {
     button.disabled = true;
     button.lastChild.textContent = "Scanning…";
     try {
       const answer = await api("/api/admin/scan", { method: "POST", body: {} });
+      mount(summary, scanSummary(answer || {}));
       result.textContent = JSON.stringify(answer, null, 2);
       result.hidden = false;
       toast("Scan finished.");
     } catch (failure) {
+      mount(summary, h("p.form-error", { role: "alert" }, `Scan failed: ${failure.message}`));
       result.textContent = `Scan failed: ${failure.message}`;
       result.hidden = false;
     } finally {
@@ -221,5 +241,5 @@ function scan(root) {
   mount(root, h("section.panel", {},
     h("h2", {}, "Scan twins"),
     h("p.muted", {}, "Asks discovery to read the twins folder again and register what changed. New twins appear on the Twins page by themselves."),
-    button, result));
+    button, summary, result));
 }

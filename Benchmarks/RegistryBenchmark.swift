@@ -264,11 +264,11 @@ enum RegistryBenchmark {
 final class RegistryProcess: Sendable {
     let pid: pid_t
 
-    init(binary: String, environment: [String: String]) throws {
+    init(binary: String, environment: [String: String], logName: String = "dtp-bench-registry.log") throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("dtp-bench-registry.log").path
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent(logName).path
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)

@@ -82,6 +82,7 @@ func buildRouter(_ parts: GatewayParts) throws -> Router<GatewayContext> {
     let pool = parts.pool
     let readiness = [ReadinessCheck("postgres") { _ = try await pool.query("SELECT 1") }]
     let router = ServiceApplication.router(settings: config.settings, context: GatewayContext.self, readiness: readiness)
+    router.add(middleware: FieldErrorsMiddleware())
     router.add(middleware: SecurityHeadersMiddleware(
         policy: ProcessInfo.processInfo.environment["DTP_PORTAL_CSP"] ?? SecurityHeadersMiddleware.defaultPolicy))
     if !config.corsOrigins.isEmpty {

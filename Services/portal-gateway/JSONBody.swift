@@ -77,3 +77,17 @@ extension User {
         ]
     }
 }
+
+/// Answers ``FieldErrors`` in their own shape; placed inside the `{"detail"}` middleware, which would
+/// otherwise turn them into a plain detail.
+struct FieldErrorsMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch let error as FieldErrors {
+            return try error.response(from: request, context: context)
+        }
+    }
+}

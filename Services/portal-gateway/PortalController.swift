@@ -15,6 +15,8 @@ struct PortalController: Sendable {
     let influxConfigured: Bool
     let lastData: LastDataCache
     let index: AccessIndex
+    /// The latest database check, reused for a second so that polling badges cannot load Postgres.
+    let dbCheck = DatabaseCheck()
 
     func addRoutes(to router: Router<GatewayContext>) {
         router.get("api/healthz", use: healthz)
@@ -24,7 +26,7 @@ struct PortalController: Sendable {
 
     /// `{ok, db, influx_configured, cron, ts, services: [{name, ok, latency_ms, checked_at}]}`.
     @Sendable func healthz(_ request: Request, context: GatewayContext) async throws -> Response {
-        let db = (try? await pool.query("SELECT 1")) != nil
+        let db = await dbCheck.isUp(pool)
         let body: JSONValue = [
             "ok": .bool(db), "db": .bool(db), "influx_configured": .bool(influxConfigured),
             "cron": .bool(health.isRunning), "ts": .string(Timestamp.now().iso8601),
@@ -103,5 +105,18 @@ final class LastDataCache: Sendable {
             for (twin, items) in fetched { table[twin] = Entry(items: items, fetched: now) }
         }
         return true
+    }
+}
+
+/// Whether Postgres answers, checked at most once a second.
+final class DatabaseCheck: Sendable {
+    private let last = Mutex<(up: Bool, at: ContinuousClock.Instant)?>(nil)
+
+    func isUp(_ pool: PostgresPool) async -> Bool {
+        let now = ContinuousClock.now
+        if let cached = last.withLock({ $0 }), now - cached.at < .seconds(1) { return cached.up }
+        let up = (try? await pool.query("SELECT 1")) != nil
+        last.withLock { $0 = (up, now) }
+        return up
     }
 }

@@ -62,13 +62,21 @@ struct RegistryFollower: ServiceLifecycle.Service {
             guard let twinID = payload["twin_id"]?.stringValue ?? payload["@id"]?.stringValue else { return }
             let name = payload["metadata"]?["name"]?.stringValue ?? twinID
             let uiURL = payload["interfaces"]?["api"]?.stringValue ?? ""
-            let before = store.index.snapshot.cardByTwin[twinID].flatMap { store.index.snapshot.cards[$0] }
+            let snapshot = store.index.snapshot
+            let before = snapshot.cardByTwin[twinID].flatMap { snapshot.cards[$0] }
+            // A known twin's change goes out before the card is written, so the portal hears of it without
+            // waiting for the database; a new twin's card (and grants) must exist first, to say who sees it.
+            if before != nil {
+                hub.publish(name: "update", data: portalText, tenant: tenant, audience: .twin(twinID))
+            }
+            let wanted = Card(id: before?.id ?? "", name: name, uiURL: uiURL, dtrID: twinID, tenant: tenant ?? "demo")
+            guard before != wanted else { return }
             let result = try await store.upsertCard(
                 twinID: twinID, name: name, uiURL: uiURL, tenant: tenant ?? "demo", defaultGrant: defaultGrant)
-            hub.publish(name: "update", data: portalText, tenant: tenant, audience: .twin(twinID))
-            if result.created || before != result.card {
-                publishCard(result.card, type: "card.update")
+            if before == nil {
+                hub.publish(name: "update", data: portalText, tenant: tenant, audience: .twin(twinID))
             }
+            publishCard(result.card, type: "card.update")
         case "twin.delete":
             guard let twinID = payload["twin_id"]?.stringValue else { return }
             // Published before the card goes, while the twin's grants still say who saw it.

@@ -264,22 +264,27 @@ struct RegistryProxy: Sendable {
 
     /// The registry's answer with its status, body and the headers a client needs.
     private func relay(_ response: DTPHTTP.HTTPResponse) -> Response {
+        Response(
+            status: HTTPResponse.Status(code: response.status), headers: relayedHeaders(response),
+            body: .init(byteBuffer: ByteBuffer(bytes: response.body)))
+    }
+
+    /// The registry's headers a client needs (never its framing headers).
+    private func relayedHeaders(_ response: DTPHTTP.HTTPResponse) -> HTTPFields {
         var headers = HTTPFields()
         for name in ["Content-Type", "ETag", "Link", "Location", "Cache-Control", "WWW-Authenticate", "Retry-After"] {
             if let value = response.headers.first(name: name), let field = HTTPField.Name(name) {
                 headers[field] = value
             }
         }
-        return Response(
-            status: HTTPResponse.Status(code: response.status), headers: headers,
-            body: .init(byteBuffer: ByteBuffer(bytes: response.body)))
+        return headers
     }
 
     private func filterArray(_ response: DTPHTTP.HTTPResponse, keep: (JSONValue) -> Bool) -> Response {
         guard response.status == 200, case .array(let items)? = try? JSONValue(jsonText: response.bodyText) else {
             return relay(response)
         }
-        return JSONBody.response(.array(items.filter(keep)), headers: relay(response).headers)
+        return JSONBody.response(.array(items.filter(keep)), headers: relayedHeaders(response))
     }
 
     private func filterServices(_ response: DTPHTTP.HTTPResponse, user: User) -> Response {

@@ -195,36 +195,38 @@ struct GatewayHarness: Sendable {
 
 /// Collects the events of one portal stream in the background.
 final class StreamRecorder: Sendable {
-    private let events = Mutex<[SSEEvent]>([])
-    private let task: Mutex<Task<Void, Never>?> = Mutex(nil)
-    private let failure = Mutex<String?>(nil)
+    /// What the background task writes and the test reads.
+    final class Log: Sendable {
+        let events = Mutex<[SSEEvent]>([])
+        let failure = Mutex<String?>(nil)
+    }
 
-    /// Opens `path` on the gateway with `headers` and records every event until ``stop()``.
+    private let log = Log()
+    private let task: Task<Void, Never>
+
+    /// Opens `url` with `headers` and records every event until ``stop()``.
     init(client: HTTPClient, url: String, headers: HTTPHeaders, lastEventID: String = "") {
-        let events = self.events
-        let failure = self.failure
+        let log = self.log
         let stream = SSEClient(
             client: client, request: DTPHTTP.HTTPRequest(url: url, headers: headers), retry: .milliseconds(200),
             maxConsecutiveFailures: 0, lastEventID: lastEventID)
-        task.withLock {
-            $0 = Task {
-                do {
-                    for try await event in stream { events.withLock { $0.append(event) } }
-                } catch {
-                    failure.withLock { $0 = "\(error)" }
-                }
+        task = Task {
+            do {
+                for try await event in stream { log.events.withLock { $0.append(event) } }
+            } catch {
+                log.failure.withLock { $0 = "\(error)" }
             }
         }
     }
 
     /// What was received so far.
-    var received: [SSEEvent] { events.withLock { $0 } }
+    var received: [SSEEvent] { log.events.withLock { $0 } }
 
     /// The error that ended the stream, if any.
-    var error: String? { failure.withLock { $0 } }
+    var error: String? { log.failure.withLock { $0 } }
 
     /// Events whose data mentions `text`.
     func matching(_ text: String) -> [SSEEvent] { received.filter { $0.data.contains(text) } }
 
-    func stop() { task.withLock { $0?.cancel() } }
+    func stop() { task.cancel() }
 }

@@ -29,9 +29,8 @@ struct RBACTests {
             #expect(try await gateway.createTwin("dt:Lift_001", name: "Lift", adminToken: admin.access).status == 201)
             #expect(try await gateway.createTwin("dt:Secret_001", name: "Secret", adminToken: admin.access).status == 201)
             try await gateway.waitFor {
-                gateway.config.defaultGrant == .all
-                    && (try GatewayHarness.json(try await gateway.send(.get, "/api/me/twins/", token: admin.access)))
-                        .arrayValue?.count == 2
+                let cards = try GatewayHarness.json(try await gateway.send(.get, "/api/me/twins/", token: admin.access))
+                return cards.arrayValue?.count == 2
             }
             let demo = try await gateway.login(GatewayHarness.demo)
             let cards = try GatewayHarness.json(try await gateway.send(.get, "/api/admin/twins", token: admin.access))
@@ -90,7 +89,7 @@ struct RBACTests {
             var writeCells: [Cell] = [
                 Cell(method: .post, path: "/api/registry/twins", json: ["@id": "dt:New_001", "tenant": "demo"],
                      expected: [.anonymous: 401, .service: 401, .demo: 403, .nogrant: 403, .staff: 201]),
-                Cell(method: .patch, path: "/api/registry/twins/dt:Lift_001", json: ["metadata": ["name": "Lift", "status": "running"]],
+                Cell(method: .patch, path: "/api/registry/twins/dt:Lift_001", json: ["metadata": ["name": "Lift", "status": "active"]],
                      expected: staffOnly),
                 Cell(method: .post, path: "/api/registry/relationships", json: ["from": "dt:Lift_001", "type": "feeds", "to": "dt:Secret_001"],
                      expected: [.anonymous: 401, .service: 401, .demo: 403, .nogrant: 403, .staff: 201]),

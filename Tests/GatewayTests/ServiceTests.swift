@@ -4,9 +4,11 @@ import DTPPostgres
 import DTPServiceKit
 import DTPTestSupport
 import Foundation
+import Hummingbird
 import Logging
 import Testing
 
+@testable import DTPAuth
 @testable import PortalGateway
 
 @Suite("Gateway service")
@@ -63,8 +65,8 @@ struct ServiceTests {
 
             try await gateway.createTwin("dt:Data_001", name: "Data", adminToken: admin.access)
             try await gateway.waitFor {
-                (try GatewayHarness.json(try await gateway.send(.get, "/api/me/twins/", token: admin.access)))
-                    .arrayValue?.isEmpty == false
+                let cards = try GatewayHarness.json(try await gateway.send(.get, "/api/me/twins/", token: admin.access))
+                return cards.arrayValue?.isEmpty == false
             }
             let last = try GatewayHarness.json(try await gateway.send(.get, "/api/last-data/my", token: admin.access))
             #expect(last["items"] == [] && last["count"] == 0 && last["ingestor"] == "unreachable")
@@ -117,11 +119,12 @@ struct ServiceTests {
         var good = ConfigReader([
             "DTP_ENV": "production", "DTP_JWT_SECRET": String(repeating: "s", count: 40),
             "DTP_ADMIN_PASSWORD": "a-real-password", "DTP_BOOTSTRAP_DEMO": "false",
+            "DTP_PG_URL": "postgres://dtp@127.0.0.1:5432/dtp",
         ])
         let config = GatewayConfig(reader: &good)
         #expect(good.problems.isEmpty)
         #expect(config.bootstrapUsers.map(\.username) == ["admin@example.com"])
-        var local = ConfigReader([:])
+        var local = ConfigReader(["DTP_PG_URL": "postgres://dtp@127.0.0.1:5432/dtp"])
         let localConfig = GatewayConfig(reader: &local)
         #expect(local.problems.isEmpty && localConfig.defaultGrant == .all)
         #expect(localConfig.bootstrapUsers.map(\.username) == ["admin@example.com", "demo@example.com"])

@@ -1,6 +1,7 @@
 import DTPHTTP
 import DTPModel
 import Foundation
+import Logging
 import Synchronization
 import Testing
 
@@ -10,31 +11,39 @@ import Testing
 struct StreamTests {
     @Test("a twin created through the API appears as a card and a stream event within a second; grants filter")
     func liveCardsAndGrants() async throws {
-        try await GatewayHarness.with { gateway in
+        // New cards go to staff only, so the test decides who else sees what.
+        try await GatewayHarness.with(configure: { $0.defaultGrant = .staff }) { gateway in
             let admin = try await gateway.login(GatewayHarness.admin)
             let demo = try await gateway.login(GatewayHarness.demo)
             let outsider = try await gateway.login(try await gateway.createUser("out@example.com", adminToken: admin.access))
             let url = gateway.baseURL + "/api/portal/stream?tenant=demo"
-            let demoStream = StreamRecorder(client: gateway.client, url: url, headers: ["Authorization": "Bearer \(demo.access)"])
-            let outsiderStream = StreamRecorder(
-                client: gateway.client, url: url, headers: ["Authorization": "Bearer \(outsider.access)"])
+            func open(_ token: String) -> StreamRecorder {
+                StreamRecorder(client: gateway.client, url: url, headers: ["Authorization": "Bearer \(token)"])
+            }
+            let adminStream = open(admin.access)
+            let demoStream = open(demo.access)
+            let outsiderStream = open(outsider.access)
             defer {
+                adminStream.stop()
                 demoStream.stop()
                 outsiderStream.stop()
             }
-            try await Task.sleep(for: .milliseconds(300))  // both streams open
+            try await gateway.waitFor {
+                [adminStream, demoStream, outsiderStream].allSatisfy { $0.received.contains { $0.event == "ready" } }
+            }
 
             let started = ContinuousClock.now
             #expect(try await gateway.createTwin("dt:Live_001", name: "Live lift", adminToken: admin.access).status == 201)
             try await gateway.waitFor(.seconds(1)) {
-                !demoStream.matching("dt:Live_001").filter { $0.event == "update" }.isEmpty
-                    && !demoStream.matching("card.update").isEmpty
+                !adminStream.matching("dt:Live_001").filter { $0.event == "update" }.isEmpty
+                    && !adminStream.matching("card.update").isEmpty
             }
-            let card = try GatewayHarness.json(try await gateway.send(.get, "/api/me/twins/", token: demo.access))
-            #expect(card.arrayValue?.first?["name"] == "Live lift")
-            #expect(card.arrayValue?.first?["ui_url"] == "http://localhost:3001/dt:Live_001")
+            let cards = try GatewayHarness.json(try await gateway.send(.get, "/api/me/twins/", token: admin.access))
+            #expect(cards.arrayValue?.first?["name"] == "Live lift")
+            #expect(cards.arrayValue?.first?["ui_url"] == "http://localhost:3001/dt:Live_001")
+            #expect(cards.arrayValue?.first?["dtr_id"] == "dt:Live_001")
             #expect(ContinuousClock.now - started < .seconds(2))
-            let event = try #require(demoStream.matching("dt:Live_001").first { $0.event == "update" })
+            let event = try #require(adminStream.matching("dt:Live_001").first { $0.event == "update" })
             #expect(!event.id.isEmpty)
             let data = try JSONValue(jsonText: event.data)
             #expect(data["type"] == "twin.update" && data["tenant"] == "demo" && data["actor"] == nil)
@@ -42,41 +51,54 @@ struct StreamTests {
 
             // Another tenant's twin never reaches a `tenant=demo` stream.
             #expect(try await gateway.createTwin("dt:Other_001", name: "Other", tenant: "acme", adminToken: admin.access).status == 201)
-
-            // Revoke demo's grant while the stream is open: later changes of that twin do not arrive, while a
-            // later change of a granted twin does (so the stream is still alive and in order).
-            let cardID = try #require(card.arrayValue?.first?["twin_id"])
             #expect(try await gateway.createTwin("dt:Keep_001", name: "Keep", adminToken: admin.access).status == 201)
-            try await gateway.waitFor { !demoStream.matching("dt:Keep_001").isEmpty }
+            try await gateway.waitFor { !adminStream.matching("dt:Keep_001").isEmpty }
+
+            // Grant demo both twins: demo's stream hears of it and then gets their changes.
+            for twin in ["dt:Live_001", "dt:Keep_001"] {
+                let grant = try await gateway.send(
+                    .post, "/api/admin/grants", token: admin.access,
+                    json: ["username": .string(GatewayHarness.demo.0), "twin_id": .string(twin)])
+                #expect(grant.status == 201)
+            }
+            try await gateway.waitFor { demoStream.matching("grant.add").count == 2 }
+            #expect(try await gateway.createTwin("dt:Live_001", name: "Live lift v1", adminToken: admin.access).status == 200)
+            try await gateway.waitFor { !demoStream.matching("Live lift v1").isEmpty }
+
+            // Revoke demo's grant of Live while the stream is open: its later changes do not arrive, while a
+            // later change of Keep does (so the stream is alive and in order).
+            let cardID = try #require(
+                cards.arrayValue?.first { $0["dtr_id"] == "dt:Live_001" }?["twin_id"])
             let revoke = try await gateway.send(
                 .delete, "/api/admin/grants", token: admin.access,
                 json: ["username": .string(GatewayHarness.demo.0), "twin_id": cardID])
             #expect(revoke.status == 200)
             try await gateway.waitFor { !demoStream.matching("grant.revoke").isEmpty }
-            let before = demoStream.matching("dt:Live_001").count
             #expect(try await gateway.createTwin("dt:Live_001", name: "Live lift v2", adminToken: admin.access).status == 200)
             #expect(try await gateway.createTwin("dt:Keep_001", name: "Keep v2", adminToken: admin.access).status == 200)
             try await gateway.waitFor { !demoStream.matching("Keep v2").isEmpty }
-            #expect(demoStream.matching("dt:Live_001").count == before)
             #expect(demoStream.matching("Live lift v2").isEmpty)
+            #expect(!adminStream.matching("Live lift v2").isEmpty)
             #expect(try await gateway.send(.get, "/api/registry/twins/dt:Live_001", token: demo.access).status == 404)
 
-            // The outsider (no grants) saw no twin at all, only health and heartbeats.
+            // The outsider (no grants) saw no twin and no card at all.
             #expect(outsiderStream.matching("dt:").isEmpty)
-            #expect(demoStream.matching("dt:Other_001").isEmpty)
-            #expect(demoStream.error == nil)
+            #expect(adminStream.matching("dt:Other_001").isEmpty)
+            #expect(demoStream.error == nil && adminStream.error == nil)
 
             // Resume: a new stream with the last id seen gets what came after it, and nothing before.
             let keep = try #require(demoStream.matching("Keep v2").first)
-            let earlier = try #require(demoStream.matching("dt:Keep_001").first { $0.data.contains("\"Keep\"") })
+            let earlier = try #require(demoStream.matching("Live lift v1").first { $0.event == "update" })
             let resumed = StreamRecorder(
                 client: gateway.client, url: url, headers: ["Authorization": "Bearer \(demo.access)"],
                 lastEventID: earlier.id)
             defer { resumed.stop() }
             try await gateway.waitFor { !resumed.matching("Keep v2").isEmpty }
             #expect(resumed.matching("Keep v2").first?.id == keep.id)
-            #expect(resumed.received.allSatisfy { Int64($0.id).map { $0 > Int64(earlier.id)! } ?? true })
+            let replayed = resumed.received.filter { $0.event != "ready" }
+            #expect(replayed.allSatisfy { Int64($0.id)! > Int64(earlier.id)! })
             #expect(resumed.matching("Live lift v2").isEmpty)
+            #expect(!resumed.matching("grant.revoke").isEmpty)
         }
     }
 

@@ -81,6 +81,7 @@ function stopLive() {
   stream = null;
   for (const timer of pollers) clearInterval(timer);
   pollers = [];
+  delete document.body.dataset.stream;
   showBanner("");
 }
 

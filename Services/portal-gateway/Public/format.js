@@ -74,3 +74,8 @@ export function sourceText(item) {
   if (!source) return "";
   return typeof source === "object" ? streamText(source) : String(source);
 }
+
+/** A path segment for a twin id: percent-encoded, except ":" and "@", which paths allow and twin ids use. */
+export function segment(text) {
+  return encodeURIComponent(text).replace(/%3A/gi, ":").replace(/%40/g, "@");
+}

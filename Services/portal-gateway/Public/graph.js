@@ -2,6 +2,7 @@
 // (outgoing edges, by distance), what depends on it to the left; every neighbour links to its page.
 
 import { s } from "./dom.js";
+import { segment } from "./format.js";
 
 const NODE_W = 200, NODE_H = 46, COL_GAP = 90, ROW_GAP = 16, PAD = 24, LABEL_H = 22;
 
@@ -63,7 +64,7 @@ export function dependencyGraph(rootId, out, inn, names = new Map()) {
     box.push(title);
     svg.appendChild(root
       ? s("g", { class: "node root" }, ...box)
-      : s("a", { class: "node", href: `#/twin/${encodeURIComponent(id)}`, "aria-label": `Open ${id}` }, ...box));
+      : s("a", { class: "node", href: `#/twin/${segment(id)}`, "aria-label": `Open ${id}` }, ...box));
   }
   return svg;
 }

@@ -20,6 +20,8 @@ export const state = {
   health: null,
   healthAt: null,
   twinsLoaded: false,
+  /** Why the last twins load failed, shown with a retry button. */
+  twinsError: null,
   filters: { q: "", status: "", domain: "", tenant: "" },
 };
 
@@ -51,10 +53,18 @@ export async function loadMe() {
 /** Reloads the twins the user sees (the registry through the gateway) and their portal cards. */
 export async function loadTwins() {
   const scope = state.me?.is_staff ? state.scope : "mine";
-  const [twins, cards] = await Promise.all([
-    apiAll(`/api/registry/twins?scope=${scope}`),
-    api("/api/me/twins/").catch(() => []),
-  ]);
+  let twins, cards;
+  try {
+    [twins, cards] = await Promise.all([
+      apiAll(`/api/registry/twins?scope=${scope}`),
+      api("/api/me/twins/").catch(() => []),
+    ]);
+  } catch (error) {
+    state.twinsError = error.message;
+    emit("twins");
+    throw error;
+  }
+  state.twinsError = null;
   state.twins = new Map(twins.map(twin => [twinId(twin), twin]));
   state.cards = new Map((Array.isArray(cards) ? cards : []).map(card => [card.dtr_id || card.twin_id, card]));
   state.twinsLoaded = true;

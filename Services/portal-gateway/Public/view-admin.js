@@ -4,6 +4,7 @@
 
 import { api, apiAll } from "./api.js";
 import { h, icon, mount, toast, confirmDialog, options } from "./dom.js";
+import { segment } from "./format.js";
 
 const TABS = [
   ["users", "Users"], ["cards", "Twin cards"], ["grants", "Grants"], ["service-grants", "Service grants"], ["scan", "Scan twins"],
@@ -149,7 +150,7 @@ function cards(root) {
     created: answer => `Created the card ${answer?.name || name.input.value}.`,
     row: item => [
       h("td", {}, h("strong", {}, item.name), h("div.muted.mono", {}, item.twin_id)),
-      h("td.hide-sm", {}, item.dtr_id ? h("a", { href: `#/twin/${encodeURIComponent(item.dtr_id)}` }, item.dtr_id) : "—"),
+      h("td.hide-sm", {}, item.dtr_id ? h("a", { href: `#/twin/${segment(item.dtr_id)}` }, item.dtr_id) : "—"),
       h("td.hide-sm", {}, item.ui_url ? h("a", { href: item.ui_url, target: "_blank", rel: "noopener" }, item.ui_url) : "—"),
     ],
     empty: "No cards.",

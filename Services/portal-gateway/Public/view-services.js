@@ -2,7 +2,7 @@
 
 import { h, icon, mount } from "./dom.js";
 import { state, on } from "./store.js";
-import { ago } from "./format.js";
+import { ago, segment } from "./format.js";
 
 export function servicesView() {
   const root = document.getElementById("main");
@@ -31,7 +31,7 @@ export function servicesView() {
           check && Number.isFinite(check.latency_ms) ? h("div.muted", {}, `${Math.round(check.latency_ms)} ms · ${ago(check.checked_at)}`) : null),
           h("td.hide-sm", {}, h("span.chip", {}, service.category || "—")),
           h("td.hide-sm", {}, service.tenant || "—"),
-          h("td.hide-sm", {}, service.twin_ref ? h("a", { href: `#/twin/${encodeURIComponent(service.twin_ref)}` }, service.twin_ref) : "—"),
+          h("td.hide-sm", {}, service.twin_ref ? h("a", { href: `#/twin/${segment(service.twin_ref)}` }, service.twin_ref) : "—"),
           h("td.act", {}, api ? h("a.btn.btn-sm", { href: api, target: "_blank", rel: "noopener", "aria-label": `Open ${service.name} (new tab)` }, "Open", icon("external")) : null));
       })))));
   }

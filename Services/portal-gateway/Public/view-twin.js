@@ -4,12 +4,12 @@
 import { api, accessToken, ApiError } from "./api.js";
 import { h, icon, mount, toast, confirmDialog } from "./dom.js";
 import { state, on } from "./store.js";
-import { ago, bytes, domains, sourceText, status, streamText, twinId, twinName, when } from "./format.js";
+import { ago, bytes, domains, sourceText, status, streamText, twinId, twinName, when, segment } from "./format.js";
 import { dependencyGraph } from "./graph.js";
 
 export function twinView(id) {
   const root = document.getElementById("main");
-  const base = `/api/registry/twins/${encodeURIComponent(id)}`;
+  const base = `/api/registry/twins/${segment(id)}`;
   const overview = h("div", { id: "twin-overview" }, h("div.panel.empty", {}, "Loading…"));
   const graphPanel = h("section.panel", { id: "twin-graph", "aria-labelledby": "graph-title" },
     h("h2", { id: "graph-title" }, "Dependencies", h("span.hint", {}, "two steps each way")), h("p.muted", {}, "Loading…"));
@@ -205,7 +205,7 @@ function details(twin) {
         h("dt", {}, "Depends on"),
         h("dd", {}, [...(deps.static || []), ...(deps.dynamic || [])].length
           ? h("div.chips", {}, [...(deps.static || []), ...(deps.dynamic || [])].map(dep =>
-            h("a.chip", { href: `#/twin/${encodeURIComponent(typeof dep === "string" ? dep : dep.id || dep["@id"] || "")}` }, typeof dep === "string" ? dep : JSON.stringify(dep))))
+            h("a.chip", { href: `#/twin/${segment(typeof dep === "string" ? dep : dep.id || dep["@id"] || "")}` }, typeof dep === "string" ? dep : JSON.stringify(dep))))
           : "nothing"))));
 }
 

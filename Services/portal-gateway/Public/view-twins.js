@@ -3,7 +3,7 @@
 
 import { h, icon, mount, options } from "./dom.js";
 import { state, on, loadTwins } from "./store.js";
-import { ago, domains, sourceText, status, twinId, twinName, when } from "./format.js";
+import { ago, domains, sourceText, status, twinId, twinName, when, segment } from "./format.js";
 
 const STATUSES = ["designed", "instantiated", "active", "deprecated", "retired"];
 /** Data younger than this is "fresh" (green); older is "stale" (amber). */
@@ -73,6 +73,13 @@ export function twinsView() {
     count.textContent = state.twinsLoaded
       ? `${shown.length} of ${twins.length} twin${twins.length === 1 ? "" : "s"}`
       : "Loading twins…";
+    if (state.twinsError && !state.twinsLoaded) {
+      count.textContent = "";
+      mount(grid, h("div.panel.empty", { role: "alert" },
+        h("p", {}, `The twins could not be loaded: ${state.twinsError}`),
+        h("button.btn", { type: "button", onclick: () => loadTwins().catch(() => {}) }, "Try again")));
+      return;
+    }
     if (!shown.length) {
       mount(grid, h("div.panel.empty", {},
         !state.twinsLoaded ? "Loading…" : twins.length ? "No twin matches these filters." : "No twins to show yet."));
@@ -106,7 +113,7 @@ function card(twin) {
   const lifecycle = status(twin);
   const portalCard = state.cards.get(id);
   const ui = (twin.interfaces && twin.interfaces.api) || portalCard?.ui_url;
-  const detail = `#/twin/${encodeURIComponent(id)}`;
+  const detail = `#/twin/${segment(id)}`;
   return h("article.card", {
     class: [lifecycle === "deprecated" || lifecycle === "retired" ? "is-deprecated" : "", state.fresh.has(id) ? "is-new" : ""]
       .filter(Boolean).join(" "),

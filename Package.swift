@@ -151,7 +151,15 @@ let package = Package(
             ],
             path: "Services/portal-gateway", exclude: ["Public"], swiftSettings: swiftSettings),
         .executableTarget(
-            name: "MQTTIngestor", dependencies: serviceDependencies,
+            name: "MQTTIngestor",
+            dependencies: serviceDependencies + [
+                "DTPPostgres", "DTPMQTT", "DTPInfluxDB", "DTPHTTP", "DTPAuth", "DTPModel", logging,
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Services/mqtt-ingestor", swiftSettings: swiftSettings),
         .executableTarget(
             name: "LiftGenerator", dependencies: serviceDependencies + twinStackDependencies,
@@ -250,6 +258,13 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/DiscoveryTests", resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DTPIngestorTests",
+            dependencies: [
+                "MQTTIngestor", "DTPAuth", "DTPHTTP", "DTPInfluxDB", "DTPModel", "DTPMQTT", "DTPPostgres",
+                "DTPTestSupport", logging,
+            ],
+            path: "Tests/IngestorTests", swiftSettings: swiftSettings),
         .testTarget(
             name: "DTPCtlTests", dependencies: ["DTPTestSupport"],
             path: "Tests/DTPCtlTests", swiftSettings: swiftSettings),

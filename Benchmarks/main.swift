@@ -8,6 +8,7 @@
 //   dtp-bench registry [seconds] the registry (dtp-registry, built next to dtp-bench) at 32 connections
 //   dtp-bench discovery [folders] dtp-discovery on that many twin folders: initial scan, RSS, save-to-SSE latency
 //   dtp-bench gateway [streams] the gateway (dtp-gateway and dtp-registry) with 10,000 portal streams, logins, health
+//   dtp-bench ingest [messages]  dtp-ingestor MQTT -> Postgres + InfluxDB at QoS 1/0 vs a C subscriber and psql \copy
 //   dtp-bench all                every one of them with its default size
 //
 // Settings come from the local environment (.dtp/env, or DTP_HOME/env), as for the tests.
@@ -26,8 +27,9 @@ let benchmarks: [String: @Sendable (Int?) async throws -> Void] = [
     "registry": { try await RegistryBenchmark.run(seconds: $0 ?? 5) },
     "discovery": { try await DiscoveryBenchmark.run(folders: $0 ?? 10_000) },
     "gateway": { try await GatewayBenchmark.run(streams: $0 ?? 10_000) },
+    "ingest": { try await IngestBenchmark.run(messages: $0 ?? 50_000) },
 ]
-let order = ["copy", "mqtt", "influx", "s3", "fleet", "registry", "discovery", "gateway"]
+let order = ["copy", "mqtt", "influx", "s3", "fleet", "registry", "discovery", "gateway", "ingest"]
 
 guard which == "all" || benchmarks[which] != nil else {
     FileHandle.standardError.write(Data("usage: dtp-bench \(order.joined(separator: "|"))|all [size]\n".utf8))

@@ -20,12 +20,37 @@ public final class MQTTClient: Sendable {
 
     /// Creates the libmosquitto client and applies `configuration`; nothing touches the network until
     /// ``connect()``.
-    public init(configuration: MQTTConfiguration, logger: Logger = Logger(label: "dtp.mqtt")) throws(MQTTError) {
+    public convenience init(configuration: MQTTConfiguration, logger: Logger = Logger(label: "dtp.mqtt"))
+        throws(MQTTError)
+    {
+        try self.init(configuration: configuration, logger: logger, receiver: nil)
+    }
+
+    /// A function that takes each inbound message synchronously on libmosquitto's loop thread and says
+    /// whether it took it.
+    public typealias Receiver = @Sendable (MQTTMessage) -> Bool
+
+    /// Creates a client whose inbound messages go to `receiver`, called on libmosquitto's loop thread,
+    /// instead of to ``messages`` (which then stays empty).
+    ///
+    /// This is for a consumer that must make a message durable before the broker learns it arrived:
+    /// libmosquitto 2.0 queues a QoS 1 PUBACK before it calls the message callback, but with its own loop
+    /// thread running it writes queued packets only from that thread, after the callback has returned. So
+    /// whatever `receiver` has written (to a file, say) before returning is written before the PUBACK
+    /// leaves, and a process killed earlier gets the message again from the broker. `receiver` may block
+    /// to push back (the socket is then not read and TCP slows the broker), with the keepalive caveat of
+    /// ``messages``; it must not call this client's methods that wait for the broker. When it returns false
+    /// (it could not keep the message, e.g. while shutting down), the client cuts the TCP connection at
+    /// once, before the PUBACK is written, so the broker keeps the message for the session; libmosquitto
+    /// then reconnects as after any connection loss.
+    public init(
+        configuration: MQTTConfiguration, logger: Logger = Logger(label: "dtp.mqtt"), receiver: Receiver?
+    ) throws(MQTTError) {
         try MosquittoLibrary.ensureInitialised()
         if case .persistent = configuration.session, configuration.clientID.isEmpty {
             throw .invalidConfiguration("a persistent session needs a client id")
         }
-        let core = MQTTClientCore(configuration: configuration, logger: logger)
+        let core = MQTTClientCore(configuration: configuration, logger: logger, receiver: receiver)
         let cleanStart = configuration.session == .cleanStart
         guard
             let pointer = mosquitto_new(

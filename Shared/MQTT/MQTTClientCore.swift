@@ -69,10 +69,14 @@ final class MQTTClientCore: Sendable {
     let buffer: MessageBuffer
     let logger: Logger
     let configuration: MQTTConfiguration
+    /// Takes each inbound message on the loop thread instead of ``buffer``; see
+    /// ``MQTTClient/init(configuration:logger:receiver:)``.
+    let receiver: MQTTClient.Receiver?
 
-    init(configuration: MQTTConfiguration, logger: Logger) {
+    init(configuration: MQTTConfiguration, logger: Logger, receiver: MQTTClient.Receiver? = nil) {
         self.configuration = configuration
         self.logger = logger
+        self.receiver = receiver
         buffer = MessageBuffer(capacity: configuration.messageBufferCapacity)
     }
 
@@ -187,6 +191,20 @@ final class MQTTClientCore: Sendable {
         let payload: [UInt8] =
             m.payloadlen > 0 && m.payload != nil
             ? Array(UnsafeRawBufferPointer(start: m.payload, count: Int(m.payloadlen))) : []
+        if let receiver {
+            let accepted = receiver(
+                MQTTMessage(
+                    topic: String(cString: m.topic), payload: payload,
+                    qos: MQTTQoS(rawValue: m.qos) ?? .atMostOnce, retain: m.retain, mid: m.mid))
+            if !accepted {
+                // The PUBACK is queued already; cutting the connection before the loop can write it makes
+                // the broker keep the message for the session (reconnecting, or the next process).
+                let socket = mosquitto_socket(mosq)
+                if socket >= 0 { _ = shutdown(socket, Int32(SHUT_RDWR)) }
+                logger.debug("MQTT message refused by the receiver; connection cut before its PUBACK")
+            }
+            return
+        }
         let delivered = buffer.push(
             MQTTMessage(
                 topic: String(cString: m.topic), payload: payload, qos: MQTTQoS(rawValue: m.qos) ?? .atMostOnce,

@@ -7,7 +7,7 @@ import Foundation
 /// of their own, under `.dtp/data/scratch/`.
 public enum DevServices {
     /// The kinds of server that can be had as a scratch instance.
-    public enum Kind: String, Sendable { case postgres, mosquitto }
+    public enum Kind: String, Sendable { case postgres, mosquitto, influxdb }
 
     /// What a scratch instance can be asked to do.
     public enum Action: String, Sendable { case start, stop, restart }

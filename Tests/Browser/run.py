@@ -240,7 +240,8 @@ def test_twin_detail_graph_artifacts_and_history(ctx):
     link = admin.wait_visible(f'#twin-graph svg a.node[href="#/twin/{LIFT}"]', 10)
     assert admin.present("#twin-graph svg .node.root")
     admin.wait(lambda: len(admin.all("#history-list li")) >= 2, 10, "two revisions")
-    assert "delete" in admin.text("#history-list").lower() or "update" in admin.text("#history-list").lower()
+    history = admin.text("#history-list").lower()
+    assert "create" in history and ("deprecate" in history or "update" in history), history
     # Upload, list, download.
     content = f"artifact of {ctx.run_id}\n"
     path = os.path.join(tempfile.mkdtemp(), f"notes-{ctx.run_id}.txt")
@@ -273,7 +274,7 @@ def test_services_list_and_health_badges(ctx):
     for name in ("dtp-lift", "dtp-hvac"):
         admin.wait_visible(f'#services-table tr[data-service="{name}"] .hb.ok', 30)
     for badge in ("Gateway", "Database", "InfluxDB", "Ingestor"):
-        admin.wait_visible(f'.hb[data-health="{badge}"]')
+        admin.wait_visible(f'.hb[data-health="{badge}"][data-state="ok"]', 20)
     assert admin.find(".healthbar .updated").text.startswith("Updated")
     admin.screenshot("services")
 

@@ -24,7 +24,10 @@ export function renderHealth(root) {
     badge("InfluxDB", health.influx_configured === true ? true : health.influx_configured === false ? false : undefined,
       health.influx_configured ? "InfluxDB: configured" : "InfluxDB: not configured"),
     badge("Cron", health.cron === true ? true : health.cron === false ? false : undefined),
-    badge("Ingestor", ingestor ? ingestor.ok === true : undefined, ingestor ? latencyTitle(ingestor) : "Ingestor: not registered"),
+    ingestor
+      ? badge("Ingestor", ingestor.ok === true, latencyTitle(ingestor))
+      : badge("Ingestor", state.ingestor ? state.ingestor !== "unreachable" : undefined,
+        state.ingestor ? `Ingestor: ${state.ingestor === "unreachable" ? "not answering the gateway" : "answering the gateway"}` : "Ingestor: not checked yet"),
   ];
   for (const service of services) {
     if (service === ingestor) continue;

@@ -17,6 +17,8 @@ export const state = {
   /** twin id -> {last_ts, source}. */
   lastData: new Map(),
   services: [],
+  /** The ingestor as the last-data answer saw it: "ok", "cached" or "unreachable". */
+  ingestor: null,
   health: null,
   healthAt: null,
   twinsLoaded: false,
@@ -82,6 +84,11 @@ export async function loadLastData() {
     if (!seen || Date.parse(item.last_ts) > Date.parse(seen.last_ts)) newest.set(id, item);
   }
   state.lastData = newest;
+  // The gateway says whether the ingestor answered (ok), was skipped for fresh cache (cached), or not.
+  if (answer && typeof answer.ingestor === "string") {
+    state.ingestor = answer.ingestor;
+    emit("health");
+  }
   emit("lastdata");
 }
 

@@ -3,7 +3,7 @@
 
 import { hasSession, logout, onSessionEnd, ApiError } from "./api.js";
 import { $, h, mount, toast } from "./dom.js";
-import { state, on, applyEvent, loadMe, reloadAll, loadLastData, loadHealth } from "./store.js";
+import { state, on, emit, applyEvent, loadMe, reloadAll, loadLastData, loadHealth } from "./store.js";
 import { openStream } from "./stream.js";
 import { renderHealth } from "./health.js";
 import { loginView } from "./view-login.js";
@@ -60,12 +60,17 @@ function startLive() {
     onOpen: resumed => {
       showBanner("");
       document.body.dataset.stream = "open";
+      state.streamDown = false;
+      emit("health");
       // Events resume from Last-Event-ID; the reload covers anything the gateway could not replay.
       if (resumed) reloadAll().catch(() => {});
     },
     onDown: (delay, reason) => {
       document.body.dataset.stream = "down";
-      showBanner(`Live updates interrupted (${reason}). Reconnecting in ${Math.ceil(delay / 1000)} s…`);
+      state.streamDown = true;
+      emit("health");
+      showBanner(`Live updates interrupted. Reconnecting in ${Math.ceil(delay / 1000)} s…`);
+      $("#banner").title = `Why: ${reason}`;
     },
     onAuthLost: () => endSession("Your session has ended. Please log in again."),
   });

@@ -19,7 +19,7 @@ export function renderHealth(root) {
   const find = name => services.find(item => item.name === name || item.name === `dtp-${name}`);
   const ingestor = find("ingestor") || find("mqtt-ingestor");
   const items = [
-    badge("Gateway", health.ok !== false),
+    badge("Gateway", health.ok !== false && !state.streamDown, state.streamDown ? "Gateway: not reachable, reconnecting" : undefined),
     badge("Database", health.db === true ? true : health.db === false ? false : undefined),
     badge("InfluxDB", health.influx_configured === true ? true : health.influx_configured === false ? false : undefined,
       health.influx_configured ? "InfluxDB: configured" : "InfluxDB: not configured"),

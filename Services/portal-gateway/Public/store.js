@@ -22,6 +22,8 @@ export const state = {
   health: null,
   healthAt: null,
   twinsLoaded: false,
+  /** Whether the portal stream is down (the gateway's badge shows it). */
+  streamDown: false,
   /** Why the last twins load failed, shown with a retry button. */
   twinsError: null,
   filters: { q: "", status: "", domain: "", tenant: "" },

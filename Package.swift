@@ -179,7 +179,7 @@ let package = Package(
         .executableTarget(
             name: "DTPBench",
             dependencies: [
-                "DTPPostgres", "DTPMQTT", "DTPHTTP", "DTPInfluxDB", "DTPS3", "DTPTestSupport", logging,
+                "DTPPostgres", "DTPMQTT", "DTPHTTP", "DTPInfluxDB", "DTPS3", "DTPModel", "DTPTestSupport", logging,
             ],
             path: "Benchmarks", exclude: ["c"], swiftSettings: swiftSettings),
 

@@ -1,4 +1,5 @@
 import DTPHTTP
+import DTPModel
 import DTPPostgres
 import DTPTestSupport
 import Foundation

@@ -40,7 +40,7 @@ struct DiscoveryCommand: AsyncParsableCommand {
 /// `--once`: one full scan and registration, without watching (the earlier `register_twins.py`, done right).
 func scanOnce(_ config: DiscoveryConfig, logger: Logger) async throws -> ScanSummary {
     let (client, engine) = try buildEngine(config, logger: logger)
-    let summary = await engine.fullScan()
+    let summary = await engine.fullScan(orphans: false)
     await client.shutdown()
     return summary
 }

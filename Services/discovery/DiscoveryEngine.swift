@@ -69,15 +69,24 @@ actor DiscoveryEngine {
     // MARK: - Reading files
 
     /// Reads every root, queues every valid twin (so drift in the registry is repaired as well), and
-    /// drains the queue once; a twin whose file vanished while nobody watched is soft-deleted.
-    func fullScan() async -> ScanSummary {
+    /// drains the queue once. With `orphans`, a file-defined twin whose file vanished while nobody
+    /// watched is soft-deleted.
+    func fullScan(orphans: Bool = true) async -> ScanSummary {
         let start = ContinuousClock.now
-        let scopes = roots.map { ScanScope.tree($0) }
         let scanner = self.scanner
-        let observed = await BlockingIO.run { scanner.observe(scopes) }
+        let roots = self.roots
+        let (observed, scopes, missingRoots) = await BlockingIO.run {
+            let missing = roots.filter { TwinTree.folderIdentity($0) == nil }
+            let scopes = roots.filter { !missing.contains($0) }.map { ScanScope.tree($0) }
+            return (scanner.observe(scopes), scopes, missing)
+        }
         apply(observed, scopes: scopes, requeueAll: true)
         scansMetric.increment()
-        var summary = await drain(orphans: true)
+        // A root that is missing (unmounted, mistyped) must not look like every twin file was deleted.
+        if !missingRoots.isEmpty {
+            logger.warning("twins root is not a folder; no twin is deprecated for lack of a file", metadata: ["roots": "\(missingRoots)"])
+        }
+        var summary = await drain(orphans: orphans && missingRoots.isEmpty)
         lastScan = Date()
         summary.files = observed.count
         summary.failed = currentFailures()
@@ -86,7 +95,8 @@ actor DiscoveryEngine {
         summary.rows = observed.sorted { $0.relative < $1.relative }.map { file -> (file: String, twin: String, result: String) in
             switch file.outcome {
             case .twin(let twin):
-                let result = summaryResults[twin.id]?.rawValue ?? TwinResult.unchanged.rawValue
+                let fallback: TwinResult = summary.registryError == nil ? .unchanged : .queued
+                let result = (summaryResults[twin.id] ?? fallback).rawValue
                 return (file.relative, twin.id, refusals[file.relative].map { "refused: \($0.reason)" } ?? result)
             case .failed(let failure):
                 return (file.relative, "-", "failed: " + (failure.line.map { "line \($0): " } ?? "") + failure.reason)
@@ -99,8 +109,13 @@ actor DiscoveryEngine {
     /// Reads the scopes that changed and queues what they change.
     func process(_ scopes: [ScanScope]) async {
         let scanner = self.scanner
-        let observed = await BlockingIO.run { scanner.observe(scopes) }
-        apply(observed, scopes: scopes, requeueAll: false)
+        let roots = self.roots
+        let (observed, present) = await BlockingIO.run {
+            // A root that vanished is left alone, as in a full scan.
+            let present = scopes.filter { !roots.contains($0.path) || TwinTree.folderIdentity($0.path) != nil }
+            return (scanner.observe(present), present)
+        }
+        apply(observed, scopes: present, requeueAll: false)
         if !queue.isEmpty { kick.yield() }
     }
 

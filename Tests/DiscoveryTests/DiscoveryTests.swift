@@ -232,6 +232,29 @@ struct DiscoveryTests {
         }
     }
 
+    @Test("at start, a file-defined twin whose file vanished meanwhile is deprecated; other twins are not")
+    func vanishedWhileDown() async throws {
+        let registry = try await RegistryServer.start()
+        do {
+            _ = try await registry.send(
+                .post, "/api/registry/twins", body: ["@id": "dt:Gone", "metadata": ["source": "file:gone/twin.yaml"]])
+            _ = try await registry.send(.post, "/api/registry/twins", body: ["@id": "dt:Manual"])
+            try await DiscoveryHarness.with(prepare: { root in
+                try FileManager.default.createDirectory(at: root.appendingPathComponent("kept"), withIntermediateDirectories: true)
+                try Data(twinYAML(id: "dt:Kept", name: "Kept").utf8).write(to: root.appendingPathComponent("kept/twin.yaml"))
+            }, registry: registry) { (harness: DiscoveryHarness) async throws in
+                #expect(try await harness.status()["files_seen"] == 1)
+                #expect(try await registry.twin("dt:Gone")?.status == .deprecated)
+                #expect(try await registry.twin("dt:Manual")?.status == .instantiated)
+                #expect(try await registry.twin("dt:Kept")?.status == .instantiated)
+            }
+        } catch {
+            await registry.destroy()
+            throw error
+        }
+        await registry.destroy()
+    }
+
     @Test("POST /scan needs a service token")
     func scanNeedsToken() async throws {
         try await DiscoveryHarness.with { harness in
@@ -254,6 +277,8 @@ struct DiscoveryTests {
             try Data(twinYAML(id: "dt:Good", name: "Good").utf8).write(to: root.appendingPathComponent("good/twin.yaml"))
             try FileManager.default.createDirectory(at: root.appendingPathComponent("bad"), withIntermediateDirectories: true)
             try Data("@id: dt:Bad\ninterfaces:\n  api: ftp://nope\n".utf8).write(to: root.appendingPathComponent("bad/twin.yaml"))
+            _ = try await registry.send(
+                .post, "/api/registry/twins", body: ["@id": "dt:Elsewhere", "metadata": ["source": "file:other/twin.yaml"]])
             let config = DiscoveryConfig(
                 settings: ServiceSettings(name: "discovery", port: 8082), roots: [root.path],
                 registryURL: registry.baseURL, registryToken: Secret(registry.token))
@@ -266,6 +291,7 @@ struct DiscoveryTests {
             #expect(summary.table.contains("bad/twin.yaml"))
             #expect(try await registry.twin("dt:Good") != nil)
             #expect(try await registry.twin("dt:Bad") == nil)
+            #expect(try await registry.twin("dt:Elsewhere")?.status == .instantiated)
         } catch {
             await registry.destroy()
             throw error

@@ -161,12 +161,13 @@ final class RegistryServer: Sendable {
     }
 }
 
-/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
-func eventually(timeout: Duration = .seconds(15), _ condition: () async throws -> Bool) async rethrows -> Bool {
+/// Polls `condition` until it holds or `timeout` passes; returns whether it held. A condition that throws
+/// (the registry restarting, say) counts as not holding yet.
+func eventually(timeout: Duration = .seconds(15), _ condition: () async throws -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
-        if try await condition() { return true }
+        if (try? await condition()) == true { return true }
         try? await Task.sleep(for: .milliseconds(50))
     }
-    return try await condition()
+    return (try? await condition()) == true
 }

@@ -18,6 +18,7 @@ import uuid
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from browser import Browser  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from suite import Suite, call, wait_for, HTTPError  # noqa: E402
 
 ADMIN = ("admin@example.com", "admin12345")
@@ -71,7 +72,14 @@ def test_login_page_validates_and_shows_the_servers_detail(ctx):
 
 def test_demo_logs_in_and_sees_lift_and_hvac_with_live_last_data(ctx):
     demo = ctx.demo
-    demo.login(*DEMO)
+    # From the keyboard only: the username field has focus, Tab moves to the password, Enter submits.
+    demo.fill("#login-username", DEMO[0])
+    demo.find("#login-username").send_keys(Keys.TAB)
+    focused = demo.driver.switch_to.active_element
+    assert focused.get_attribute("id") == "login-password", "Tab leads from the username to the password"
+    focused.clear()
+    focused.send_keys(DEMO[1], Keys.ENTER)
+    demo.wait(lambda: demo.js("return document.body.dataset.user || ''") == DEMO[0], 20, "the keyboard login")
     for twin in (LIFT, HVAC):
         demo.wait_visible(card(twin), 30)
     assert "Lift Maintenance" in demo.text(card(LIFT) + " .card-title")

@@ -5,6 +5,7 @@
 import { api, apiAll } from "./api.js";
 import { h, icon, mount, toast, confirmDialog, options } from "./dom.js";
 import { segment } from "./format.js";
+import { state } from "./store.js";
 
 const TABS = [
   ["users", "Users"], ["cards", "Twin cards"], ["grants", "Grants"], ["service-grants", "Service grants"], ["scan", "Scan twins"],
@@ -24,7 +25,7 @@ export function adminView(tab) {
 }
 
 /** A list-and-form page: `load` gives rows, `row` draws one, the form posts to `path`. */
-function crud(root, { title, path, headers, row, fields, body, created, empty, verb = "Delete" }) {
+function crud(root, { title, path, headers, row, fields, body, created, empty, verb = "Delete", removable = () => true }) {
   const tableBody = h("tbody", {});
   const table = h("div.table-wrap", {}, h("table", { id: `table-${path.split("/").pop()}` },
     h("thead", {}, h("tr", {}, headers.map(text => h("th", { class: text.cls || "" }, text.label || text)), h("th", {}, h("span.sr-only", {}, "Actions")))),
@@ -41,7 +42,7 @@ function crud(root, { title, path, headers, row, fields, body, created, empty, v
       const rows = await apiAll(path);
       listPanel.querySelector("[data-count]").textContent = `${rows.length}`;
       mount(tableBody, rows.length ? rows.map(item => {
-        const tr = h("tr", {}, row(item), h("td.act", {}, h("button.btn.btn-sm.btn-ghost", {
+        const tr = h("tr", {}, row(item), h("td.act", {}, !removable(item) ? h("span.muted", {}, "you") : h("button.btn.btn-sm.btn-ghost", {
           type: "button", "aria-label": `${verb} ${rowLabel(path, item)}`, dataset: { action: verb.toLowerCase() },
           onclick: () => remove(item),
         }, icon("trash"), h("span.hide-sm", {}, verb))));
@@ -135,6 +136,8 @@ function users(root) {
       h("td", {}, h("span.chip", { class: item.is_staff ? "chip-domain" : "" }, item.is_staff ? "staff" : "user")),
     ],
     empty: "No users.",
+    // The gateway refuses to delete the signed-in user; the button would only ever fail.
+    removable: item => item.username !== state.me?.username,
   });
 }
 

@@ -245,5 +245,5 @@ function scan(root) {
   mount(root, h("section.panel", {},
     h("h2", {}, "Scan twins"),
     h("p.muted", {}, "Asks discovery to read the twins folder again and register what changed. New twins appear on the Twins page by themselves."),
-    button, summary, result));
+    button, summary, h("details.raw", {}, h("summary", {}, "Discovery's answer"), result)));
 }

@@ -8,6 +8,7 @@ enum HVACPage {
           <meta name="viewport" content="width=device-width, initial-scale=1">
           <title>Energy &amp; HVAC · DTP</title>
           <link rel="stylesheet" href="/assets/twin.css">
+          <link rel="icon" href="data:,">
         </head>
         <body>
           <header class="bar">
@@ -34,9 +35,22 @@ enum HVACPage {
                 <div class="legend"><span><i style="background:#2563eb"></i>kW</span></div>
               </div>
               <div class="card">
+                <h2>Energy <span class="hint">cumulative in the window</span></h2>
+                <svg class="chart" id="kwh-chart"></svg>
+                <div class="legend"><span><i style="background:#7a5af8"></i>kWh</span></div>
+              </div>
+            </section>
+            <section class="grid even">
+              <div class="card">
                 <h2>Cumulative cost</h2>
                 <svg class="chart" id="cost-chart"></svg>
                 <div class="legend"><span><i style="background:#12b76a"></i>cost at <span id="rate">–</span> per kWh</span></div>
+              </div>
+              <div class="card">
+                <h2>HVAC state <span class="hint">timeline</span></h2>
+                <svg class="chart timeline" id="state-timeline"></svg>
+                <div class="legend"><span><i class="IDLE"></i>IDLE</span><span><i class="COOLING"></i>COOLING</span>
+                  <span><i class="HEATING"></i>HEATING</span></div>
               </div>
             </section>
             <section class="grid">
@@ -56,7 +70,7 @@ enum HVACPage {
           </main>
           <footer>DTP · Energy &amp; HVAC twin stack · data refreshes every 3 s</footer>
           <script type="module">
-            import { lineChart, getJSON, poll, fmtNum, fmtTime, ms } from "/assets/charts.js";
+            import { lineChart, stateTimeline, getJSON, poll, fmtNum, fmtTime, ms } from "/assets/charts.js";
             const $ = id => document.getElementById(id);
 
             async function refresh() {
@@ -80,6 +94,11 @@ enum HVACPage {
               $("mqtt").textContent = status.mqtt_connected ? "MQTT connected" : "MQTT reconnecting";
               lineChart($("power"), [{ name: "kW", color: "#2563eb", fill: true,
                 points: energy.map(p => [ms(p.ts), p.kw]) }], { minutes: mins, yMin: 0 });
+              let energySum = 0;
+              lineChart($("kwh-chart"), [{ name: "kWh", color: "#7a5af8", fill: true,
+                points: energy.map(p => [ms(p.ts), energySum += p.kwh]) }], { minutes: mins, yMin: 0 });
+              stateTimeline($("state-timeline"), energy.map(p => [ms(p.ts), p.hvac_state]), {
+                minutes: mins, colors: { IDLE: "#98a2b3", COOLING: "#2563eb", HEATING: "#d92d20" } });
               let running = 0;
               lineChart($("cost-chart"), [{ name: "cost", color: "#12b76a", fill: true,
                 points: cost.map(p => [ms(p.ts), running += p.cost]) }], { minutes: mins, yMin: 0 });

@@ -8,6 +8,7 @@ enum LiftPage {
           <meta name="viewport" content="width=device-width, initial-scale=1">
           <title>Lift Maintenance · DTP</title>
           <link rel="stylesheet" href="/assets/twin.css">
+          <link rel="icon" href="data:,">
         </head>
         <body>
           <header class="bar">
@@ -27,7 +28,7 @@ enum LiftPage {
             <section class="grid">
               <div class="card">
                 <h2>Vibration RMS <span class="hint">
-                  last <select id="mins"><option>5</option><option selected>15</option><option>30</option><option>60</option></select> min
+                  last <select id="mins"><option>5</option><option>15</option><option>30</option><option selected>60</option></select> min
                 </span></h2>
                 <svg class="chart" id="chart"></svg>
                 <div class="legend"><span><i style="background:#2563eb"></i>RMS</span>
@@ -42,9 +43,9 @@ enum LiftPage {
                 </form>
                 <div class="note" id="threshold-note"></div>
                 <div class="controls" style="margin-top:14px">
-                  <button class="danger" id="trigger">Trigger alert</button>
+                  <button class="danger" id="trigger">Trigger test alert</button>
                 </div>
-                <div class="note" id="trigger-note">Publishes a vibration alert with the current RMS.</div>
+                <div class="note" id="trigger-note">Publishes a test vibration alert with the current RMS.</div>
                 <h2 style="margin-top:18px">Stack</h2>
                 <table><tbody id="stack"></tbody></table>
               </div>

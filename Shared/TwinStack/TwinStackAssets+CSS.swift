@@ -47,6 +47,8 @@ extension TwinStackAssets {
         .chart .grid-line { stroke: var(--line); stroke-width: 1; }
         .chart .threshold { stroke: var(--bad); stroke-width: 1.5; stroke-dasharray: 5 4; }
         .chart .empty { font-size: 13px; fill: var(--muted); }
+        .chart.timeline { height: 110px; }
+        .legend i.IDLE { background: #98a2b3; } .legend i.COOLING { background: #2563eb; } .legend i.HEATING { background: #d92d20; }
         .legend { display: flex; gap: 14px; color: var(--muted); font-size: 12px; margin-top: 4px; }
         .legend i { display: inline-block; width: 10px; height: 3px; margin-right: 5px; vertical-align: middle; }
         table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }

@@ -85,6 +85,40 @@ extension TwinStackAssets {
           }
         }
 
+        // A state timeline: one band whose segments take the colour of the state from each point until the
+        // next. points: [[ms, state]]; options: { minutes, colors: {STATE: "#hex"} }
+        export function stateTimeline(svg, points, options = {}) {
+          const width = svg.clientWidth || 600, height = svg.clientHeight || 110;
+          const pad = { l: 46, r: 12, t: 10, b: 24 };
+          while (svg.firstChild) svg.removeChild(svg.firstChild);
+          svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+          const now = Date.now();
+          const x0 = now - (options.minutes || 15) * 60000, x1 = now;
+          const sx = t => pad.l + (Math.max(t, x0) - x0) / (x1 - x0) * (width - pad.l - pad.r);
+          const shown = points.filter((p, i) => p[0] >= x0 || (points[i + 1] && points[i + 1][0] >= x0));
+          if (shown.length === 0) {
+            el("text", { x: width / 2, y: height / 2, "text-anchor": "middle", class: "empty" }, svg)
+              .textContent = "waiting for data…";
+            return;
+          }
+          const colors = options.colors || {};
+          const top = pad.t, band = height - pad.t - pad.b;
+          shown.forEach((p, i) => {
+            const start = sx(p[0]);
+            const end = i + 1 < shown.length ? sx(shown[i + 1][0]) : sx(now);
+            if (end - start <= 0) return;
+            const rect = el("rect", { x: start, y: top, width: end - start, height: band, fill: colors[p[1]] || "#98a2b3",
+                                      class: "segment", "data-state": p[1] }, svg);
+            el("title", {}, rect).textContent = `${p[1]} from ${fmtTime(p[0])}`;
+          });
+          const ticks = 5;
+          for (let i = 0; i <= ticks; i++) {
+            const t = x0 + (x1 - x0) * i / ticks;
+            el("text", { x: sx(t), y: height - 6, "text-anchor": i === 0 ? "start" : i === ticks ? "end" : "middle" }, svg)
+              .textContent = fmtTime(t).slice(0, 5);
+          }
+        }
+
         export async function getJSON(url) {
           const response = await fetch(url, { headers: { Accept: "application/json" } });
           if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);

@@ -133,7 +133,7 @@ let package = Package(
         .executableTarget(
             name: "Registry",
             dependencies: serviceDependencies + [
-                "DTPPostgres", "DTPModel", "DTPS3", "DTPNeo4j", "DTPHTTP", "DTPAuth", logging,
+                "DTPPostgres", "DTPModel", "DTPS3", "DTPNeo4j", "DTPHTTP", "DTPAuth", "DTPRegistryClient", logging,
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

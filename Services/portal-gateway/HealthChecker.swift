@@ -25,7 +25,7 @@ final class HealthChecker: ServiceLifecycle.Service, Sendable {
     let hub: PortalHub
     let interval: Duration
     let logger: Logger
-    /// The gateway's own URL, registered as service `gateway` until the registry accepts it.
+    /// The gateway's own URL, registered as service `dtp-gateway` (tenant `platform`, as the other services register) until the registry accepts it.
     let selfURL: String?
     private let registered = Atomic<Bool>(false)
     private let state = Mutex<(results: [String: ServiceHealth], lastRun: Date?)>(([:], nil))
@@ -63,7 +63,7 @@ final class HealthChecker: ServiceLifecycle.Service, Sendable {
     func registerSelf() async {
         guard let selfURL, !registered.load(ordering: .relaxed) else { return }
         let body: JSONValue = [
-            "name": "gateway", "tenant": "demo", "category": "UI",
+            "name": "dtp-gateway", "tenant": "platform", "category": "UI",
             "interfaces": ["api": .string(selfURL), "health": .string(selfURL + "/healthz"), "public": true],
             "health": ["url": .string(selfURL + "/healthz"), "ready": .string(selfURL + "/readyz")],
         ]

@@ -2,6 +2,7 @@ import DTPAuth
 import DTPHTTP
 import DTPNeo4j
 import DTPPostgres
+import DTPRegistryClient
 import DTPS3
 import DTPServiceKit
 import Foundation
@@ -25,9 +26,10 @@ func buildApplication(_ config: RegistryConfig) async throws -> some Application
         throw error
     }
     var services: [any Service] = [hub]
-    // One libcurl client for the stores behind the registry (S3, Neo4j), only when one is configured.
+    // One libcurl client for the stores behind the registry (S3, Neo4j) and its self-registration, only
+    // when one of them is configured.
     var http: HTTPClient?
-    if config.s3 != nil || config.neo4j != nil {
+    if config.s3 != nil || config.neo4j != nil || config.selfRegistration?.registryURL != nil {
         do {
             http = try HTTPClient(configuration: HTTPClient.Configuration(logger: logger))
         } catch {
@@ -48,6 +50,9 @@ func buildApplication(_ config: RegistryConfig) async throws -> some Application
     }
     let router = try buildRouter(config, pool: pool, hub: hub, artifacts: artifacts)
     services.append(Closer(pool: pool, http: http))
+    if let http, let registration = config.selfRegistration?.registration(category: "DMS", http: http, logger: logger) {
+        services.append(registration)
+    }
     return ServiceApplication.application(settings: config.settings, router: router, services: services, logger: logger)
 }
 

@@ -1,4 +1,5 @@
 import DTPAuth
+import DTPRegistryClient
 import DTPNeo4j
 import DTPPostgres
 import DTPS3
@@ -10,6 +11,9 @@ import Logging
 struct RegistryConfig: Sendable {
     /// Name, address, log level.
     var settings: ServiceSettings
+    /// How the registry lists itself in its own service registry, so the portal shows its health (through
+    /// its HTTP API, like every service, once it serves); nil in tests.
+    var selfRegistration: SelfRegistration?
     /// `DTP_PG_URL`, else the libpq `PG*` variables.
     var postgres: PostgresConfiguration
     /// `DTP_REGISTRY_PG_POOL`: connections in the pool.
@@ -55,6 +59,7 @@ struct RegistryConfig: Sendable {
     /// Reads every variable through `reader`, which collects all problems for one report.
     init(reader: inout ConfigReader) {
         settings = ServiceSettings(name: "registry", defaultPort: 8081, reader: &reader)
+        selfRegistration = SelfRegistration(service: "registry", port: settings.port, reader: &reader)
         let environment = reader.environment
         var postgres = PostgresConfiguration(host: "127.0.0.1", port: 5432, user: "dtp", database: "dtp")
         do {

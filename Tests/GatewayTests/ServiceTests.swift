@@ -39,7 +39,7 @@ struct ServiceTests {
 
     @Test("healthz keeps the earlier shape with service badges; last-data says when the ingestor is away; scan 502")
     func healthAndLastData() async throws {
-        // The gateway registers itself (as `gateway`) when it knows its own URL.
+        // The gateway registers itself (as `dtp-gateway`) when it knows its own URL.
         let port = TestPorts.free()
         try await GatewayHarness.with(configure: {
             $0.settings.port = port
@@ -64,7 +64,7 @@ struct ServiceTests {
             #expect(health["ok"] == true && health["db"] == true && health["cron"] == true)
             #expect(health["influx_configured"] == false && health["ts"]?.stringValue != nil)
             let services = try #require(health["services"]?.arrayValue)
-            #expect(services.first { $0["name"] == "gateway" }?["ok"] == true)
+            #expect(services.first { $0["name"] == "dtp-gateway" }?["ok"] == true)
             #expect(services.first { $0["name"] == "down" }?["ok"] == false)
             #expect(services.allSatisfy { $0["latency_ms"]?.intValue != nil && $0["checked_at"]?.stringValue != nil })
 

@@ -105,8 +105,9 @@ struct RegistryHarness: Sendable {
         try await dropDatabase(database)
     }
 
+    /// Waits up to 30 s: a full parallel test run on 2 cores can keep a fresh server's first answer waiting.
     func waitUntilServing() async throws {
-        for _ in 0..<200 {
+        for _ in 0..<600 {
             if let response = try? await client.execute(DTPHTTP.HTTPRequest(url: baseURL + "/healthz")),
                 response.status == 200
             {

@@ -13,11 +13,8 @@ enum Migrations {
     /// The advisory lock key of the ingestor's migrator ("DTPI").
     static let lockKey: Int64 = 0x4454_5049
 
-    struct Migration: Sendable {
-        let version: Int
-        let name: String
-        let sql: String
-    }
+    /// One step of the schema.
+    typealias Migration = PostgresMigration
 
     static let all: [Migration] = [
         Migration(
@@ -82,33 +79,10 @@ enum Migrations {
     static func migrate(
         _ pool: PostgresPool, compressAfter: String? = nil, retention: String? = nil, logger: Logger
     ) async throws -> [Int] {
-        try await pool.transaction { connection in
-            try await connection.execute("SELECT pg_advisory_xact_lock($1)", [lockKey])
-            try await connection.executeScript(
-                """
-                CREATE SCHEMA IF NOT EXISTS telemetry;
-                CREATE TABLE IF NOT EXISTS telemetry.schema_migrations (
-                    version integer PRIMARY KEY,
-                    name text NOT NULL,
-                    applied_at timestamptz NOT NULL DEFAULT now()
-                );
-                """)
-            let done = Set(
-                try await connection.query("SELECT version FROM telemetry.schema_migrations").map {
-                    try $0.decode(Int.self, at: 0)
-                })
-            var applied: [Int] = []
-            for migration in all where !done.contains(migration.version) {
-                try await connection.executeScript(migration.sql)
-                try await connection.execute(
-                    "INSERT INTO telemetry.schema_migrations (version, name) VALUES ($1, $2)",
-                    [migration.version, migration.name])
-                applied.append(migration.version)
-                logger.notice(
-                    "applied migration", metadata: ["schema": "telemetry", "version": "\(migration.version)"])
-            }
+        try await PostgresMigrator.migrate(
+            pool, schema: "telemetry", lockKey: lockKey, migrations: all, logger: logger
+        ) { connection in
             try await timescale(connection, compressAfter: compressAfter, retention: retention, logger: logger)
-            return applied
         }
     }
 

@@ -10,11 +10,8 @@ enum Migrations {
     /// The advisory lock key of the gateway's migrator ("DTPG").
     static let lockKey: Int64 = 0x4454_5047
 
-    struct Migration: Sendable {
-        let version: Int
-        let name: String
-        let sql: String
-    }
+    /// One step of the schema.
+    typealias Migration = PostgresMigration
 
     static let all: [Migration] = [
         Migration(
@@ -77,31 +74,6 @@ enum Migrations {
     /// Applies the migrations that `pool`'s database lacks; returns the versions it applied.
     @discardableResult
     static func migrate(_ pool: PostgresPool, logger: Logger) async throws -> [Int] {
-        try await pool.transaction { connection in
-            try await connection.execute("SELECT pg_advisory_xact_lock($1)", [lockKey])
-            try await connection.executeScript(
-                """
-                CREATE SCHEMA IF NOT EXISTS gateway;
-                CREATE TABLE IF NOT EXISTS gateway.schema_migrations (
-                    version integer PRIMARY KEY,
-                    name text NOT NULL,
-                    applied_at timestamptz NOT NULL DEFAULT now()
-                );
-                """)
-            let done = Set(
-                try await connection.query("SELECT version FROM gateway.schema_migrations").map {
-                    try $0.decode(Int.self, at: 0)
-                })
-            var applied: [Int] = []
-            for migration in all where !done.contains(migration.version) {
-                try await connection.executeScript(migration.sql)
-                try await connection.execute(
-                    "INSERT INTO gateway.schema_migrations (version, name) VALUES ($1, $2)",
-                    [migration.version, migration.name])
-                applied.append(migration.version)
-                logger.notice("applied migration", metadata: ["version": "\(migration.version)"])
-            }
-            return applied
-        }
+        try await PostgresMigrator.migrate(pool, schema: "gateway", lockKey: lockKey, migrations: all, logger: logger)
     }
 }

@@ -13,11 +13,7 @@ enum Migrations {
     static let lockKey: Int64 = 0x4454_504D
 
     /// One step of the schema.
-    struct Migration: Sendable {
-        let version: Int
-        let name: String
-        let sql: String
-    }
+    typealias Migration = PostgresMigration
 
     static let all: [Migration] = [
         Migration(
@@ -130,31 +126,6 @@ enum Migrations {
     /// Applies the migrations that `pool`'s database lacks; returns the versions it applied.
     @discardableResult
     static func migrate(_ pool: PostgresPool, logger: Logger) async throws -> [Int] {
-        try await pool.transaction { connection in
-            try await connection.execute("SELECT pg_advisory_xact_lock($1)", [lockKey])
-            try await connection.executeScript(
-                """
-                CREATE SCHEMA IF NOT EXISTS registry;
-                CREATE TABLE IF NOT EXISTS registry.schema_migrations (
-                    version integer PRIMARY KEY,
-                    name text NOT NULL,
-                    applied_at timestamptz NOT NULL DEFAULT now()
-                );
-                """)
-            let done = Set(
-                try await connection.query("SELECT version FROM registry.schema_migrations").map {
-                    try $0.decode(Int.self, at: 0)
-                })
-            var applied: [Int] = []
-            for migration in all where !done.contains(migration.version) {
-                try await connection.executeScript(migration.sql)
-                try await connection.execute(
-                    "INSERT INTO registry.schema_migrations (version, name) VALUES ($1, $2)",
-                    [migration.version, migration.name])
-                applied.append(migration.version)
-                logger.notice("applied migration", metadata: ["version": "\(migration.version)"])
-            }
-            return applied
-        }
+        try await PostgresMigrator.migrate(pool, schema: "registry", lockKey: lockKey, migrations: all, logger: logger)
     }
 }

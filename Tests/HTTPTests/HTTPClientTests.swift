@@ -196,9 +196,10 @@ struct HTTPClientTests {
     }
 }
 
-/// Polls `condition` every 20 ms for up to 10 s; fails the test if it never holds.
+/// Polls `condition` every 20 ms for up to 30 s (a full parallel run on 2 cores can hold a server thread
+/// back that long); fails the test if it never holds.
 func waitUntil(_ condition: @Sendable () -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-    for _ in 0..<500 {
+    for _ in 0..<1500 {
         if condition() { return }
         try await Task.sleep(for: .milliseconds(20))
     }

@@ -58,7 +58,7 @@ enum TestRoutes {
             connection.respond(status: status, body: Data("status \(status) body".utf8))
             return .keepAlive
         case "stall":
-            if connection.waitForPeerClose(seconds: 15) {
+            if connection.waitForPeerClose(seconds: 60) {
                 box.server.withLock { $0?.notePeerClosed() }
             }
             return .close

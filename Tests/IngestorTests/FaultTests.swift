@@ -65,15 +65,8 @@ struct FaultTests {
         let name = Harness.uniqueName("f")
         let pgPort = TestPorts.free()
         let mqttPort = TestPorts.free()
-        var influxPort = TestPorts.free()
-        // The scratch InfluxDB also binds the next port (its RPC port).
-        for _ in 0..<20 {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            let free = TestPorts.bindLoopback(fd, port: influxPort + 1)
-            close(fd)
-            if free { break }
-            influxPort = TestPorts.free()
-        }
+        // The scratch InfluxDB also binds the next port (its RPC port): both are reserved for this test.
+        let influxPort = TestPorts.freePair()
         try await DevServices.scratch(.postgres, name: name, port: pgPort, .start)
         try await DevServices.scratch(.mosquitto, name: name, port: mqttPort, .start)
         try await DevServices.scratch(.influxdb, name: name, port: influxPort, .start)

@@ -25,6 +25,19 @@ public enum TestPorts {
         }
     }
 
+    /// A port whose next one is free too, both handed out to the caller alone: for servers that take two
+    /// (a scratch InfluxDB listens on `port` and its RPC service on `port + 1`).
+    public static func freePair() -> Int {
+        while true {
+            let port = next.withLock { value -> Int in
+                let port = value >= 24998 ? 20000 : value
+                value = port + 2
+                return port
+            }
+            if canBind(port), canBind(port + 1) { return port }
+        }
+    }
+
     private static func canBind(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }

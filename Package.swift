@@ -194,7 +194,7 @@ let package = Package(
             path: "Benchmarks", exclude: ["c"], swiftSettings: swiftSettings),
 
         // Tests, against the real servers that scripts/dev-services starts.
-        .target(name: "DTPTestSupport", path: "Tests/Support", swiftSettings: swiftSettings),
+        .target(name: "DTPTestSupport", dependencies: ["DTPPostgres"], path: "Tests/Support", swiftSettings: swiftSettings),
         .testTarget(
             name: "DTPPostgresTests", dependencies: ["DTPPostgres", "DTPTestSupport"],
             path: "Tests/PostgresTests", swiftSettings: swiftSettings),

@@ -16,7 +16,6 @@ enum FleetPublishBenchmark {
         else { throw MQTTReceiveBenchmark.BenchmarkError("DTP_MQTT_URL is not set") }
         let port = components.port ?? 1883
         let lift = try sibling("dtp-lift")
-        let hvac = try sibling("dtp-hvac")
         let publisher = try buildCPublisher()
         let count = rate * seconds
         print("Fleet publish benchmark: \(fleet) lifts, \(count) messages at \(rate)/s via \(host):\(port), \(rounds) rounds")

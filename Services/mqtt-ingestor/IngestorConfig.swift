@@ -79,18 +79,8 @@ struct IngestorConfig: Sendable {
         settings = ServiceSettings(name: "ingestor", defaultPort: 8084, reader: &reader)
         selfRegistration = SelfRegistration(service: "ingestor", port: settings.port, reader: &reader)
         let environment = reader.environment
-        var postgres = PostgresConfiguration(host: "127.0.0.1", port: 5432, user: "dtp", database: "dtp")
-        do {
-            if let url = reader.optionalString("DTP_PG_URL") {
-                postgres = try PostgresConfiguration(url: url)
-            } else {
-                postgres = try PostgresConfiguration(environment: environment)
-            }
-        } catch {
-            // The message never repeats the URL, which holds the password.
-            reader.report(environment["DTP_PG_URL"] == nil ? "PGUSER" : "DTP_PG_URL", "\(error.message)")
-        }
-        postgres.applicationName = postgres.applicationName ?? "dtp-ingestor"
+        let (postgres, problem) = PostgresConfiguration.forService(environment: environment, applicationName: "dtp-ingestor")
+        if let problem { reader.report(problem.variable, problem.message) }
         self.postgres = postgres
         poolSize = reader.int("DTP_INGEST_PG_POOL", default: 3, in: 2...32)
 

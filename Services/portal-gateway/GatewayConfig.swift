@@ -95,17 +95,8 @@ struct GatewayConfig: Sendable {
     init(reader: inout ConfigReader) {
         settings = ServiceSettings(name: "gateway", defaultPort: 8083, reader: &reader)
         let environment = reader.environment
-        var postgres = PostgresConfiguration(host: "127.0.0.1", port: 5432, user: "dtp", database: "dtp")
-        do {
-            if let url = reader.optionalString("DTP_PG_URL") {
-                postgres = try PostgresConfiguration(url: url)
-            } else {
-                postgres = try PostgresConfiguration(environment: environment)
-            }
-        } catch {
-            reader.report(environment["DTP_PG_URL"] == nil ? "PGUSER" : "DTP_PG_URL", "\(error.message)")
-        }
-        postgres.applicationName = postgres.applicationName ?? "dtp-gateway"
+        let (postgres, problem) = PostgresConfiguration.forService(environment: environment, applicationName: "dtp-gateway")
+        if let problem { reader.report(problem.variable, problem.message) }
         self.postgres = postgres
         poolSize = reader.int("DTP_GATEWAY_PG_POOL", default: 8, in: 1...64)
         jwtSecret = reader.secret("DTP_JWT_SECRET", minimumLength: 32, default: Self.defaultJWTSecret)

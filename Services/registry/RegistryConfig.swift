@@ -61,18 +61,8 @@ struct RegistryConfig: Sendable {
         settings = ServiceSettings(name: "registry", defaultPort: 8081, reader: &reader)
         selfRegistration = SelfRegistration(service: "registry", port: settings.port, reader: &reader)
         let environment = reader.environment
-        var postgres = PostgresConfiguration(host: "127.0.0.1", port: 5432, user: "dtp", database: "dtp")
-        do {
-            if let url = reader.optionalString("DTP_PG_URL") {
-                postgres = try PostgresConfiguration(url: url)
-            } else {
-                postgres = try PostgresConfiguration(environment: environment)
-            }
-        } catch {
-            // The message never repeats the URL, which holds the password.
-            reader.report(environment["DTP_PG_URL"] == nil ? "PGUSER" : "DTP_PG_URL", "\(error.message)")
-        }
-        postgres.applicationName = postgres.applicationName ?? "dtp-registry"
+        let (postgres, problem) = PostgresConfiguration.forService(environment: environment, applicationName: "dtp-registry")
+        if let problem { reader.report(problem.variable, problem.message) }
         self.postgres = postgres
         poolSize = reader.int("DTP_REGISTRY_PG_POOL", default: 16, in: 1...64)
         let (tokens, badKeys) = ServiceTokens.parse(environment: environment)

@@ -23,36 +23,6 @@ struct GatewayHarness: Sendable {
     static let admin = ("admin@example.com", "admin12345")
     static let demo = ("demo@example.com", "demo12345")
 
-    /// A fresh database `gw_<uuid>`.
-    static func createDatabase() async throws -> PostgresConfiguration {
-        var configuration = try PostgresConfiguration(url: try TestEnvironment.shared.require("DTP_PG_URL"))
-        let admin = PostgresPool(configuration: configuration, size: 1)
-        let name = "gw_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        try await admin.execute("CREATE DATABASE \(name)")
-        await admin.close()
-        configuration.database = name
-        return configuration
-    }
-
-    /// Drops a database of ``createDatabase()``, waiting for lingering sessions to go.
-    static func dropDatabase(_ configuration: PostgresConfiguration) async throws {
-        var adminConfiguration = configuration
-        adminConfiguration.database = try PostgresConfiguration(
-            url: try TestEnvironment.shared.require("DTP_PG_URL")
-        ).database
-        let admin = PostgresPool(configuration: adminConfiguration, size: 1)
-        defer { Task { await admin.close() } }
-        for _ in 0..<50 {
-            do {
-                try await admin.execute("DROP DATABASE IF EXISTS \(configuration.database)")
-                return
-            } catch let error as PostgresError where error.sqlState == "55006" {
-                try await Task.sleep(for: .milliseconds(100))
-            }
-        }
-        try await admin.execute("DROP DATABASE IF EXISTS \(configuration.database) WITH (FORCE)")
-    }
-
     /// The gateway's test configuration: short heartbeats and health rounds, unreachable discovery and
     /// ingestor (nothing listens on their ports).
     static func config(database: PostgresConfiguration, registryURL: String, token: String) -> GatewayConfig {
@@ -77,7 +47,7 @@ struct GatewayHarness: Sendable {
     static func with(
         configure: (inout GatewayConfig) -> Void = { _ in }, _ body: (GatewayHarness) async throws -> Void
     ) async throws {
-        let database = try await createDatabase()
+        let database = try await TestDatabase.create(prefix: "gw_")
         let token = "svc-gw-" + UUID().uuidString
         let client = try HTTPClient()
         do {
@@ -105,11 +75,11 @@ struct GatewayHarness: Sendable {
             }
         } catch {
             await client.shutdown()
-            try? await dropDatabase(database)
+            try? await TestDatabase.drop(database)
             throw error
         }
         await client.shutdown()
-        try await dropDatabase(database)
+        try await TestDatabase.drop(database)
     }
 
     /// Waits up to 30 s: a full parallel test run on 2 cores can keep a fresh server's first answer waiting.

@@ -134,7 +134,7 @@ struct ServiceTests {
         #expect(local.problems.isEmpty && localConfig.defaultGrant == .all)
         #expect(localConfig.bootstrapUsers.map(\.username) == ["admin@example.com", "demo@example.com"])
 
-        let database = try await GatewayHarness.createDatabase()
+        let database = try await TestDatabase.create(prefix: "gw_")
         let pool = PostgresPool(configuration: database, size: 2)
         let logger = Logger(label: "test")
         async let first = Migrations.migrate(pool, logger: logger)
@@ -151,6 +151,6 @@ struct ServiceTests {
         #expect(try rows.map { try $0.decode(Bool.self, at: 1) } == [true, false])
         #expect(try rows.allSatisfy { try $0.decode(String.self, at: 2).hasPrefix("$2b$10$") })
         await pool.close()
-        try await GatewayHarness.dropDatabase(database)
+        try await TestDatabase.drop(database)
     }
 }

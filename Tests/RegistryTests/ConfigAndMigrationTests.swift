@@ -1,7 +1,8 @@
-import DTPModel
 import DTPHTTP
+import DTPModel
 import DTPPostgres
 import DTPServiceKit
+import DTPTestSupport
 import Foundation
 import Logging
 import Testing
@@ -39,7 +40,7 @@ struct ConfigAndMigrationTests {
 
     @Test("two migrators started at once apply each migration exactly once")
     func concurrentMigrations() async throws {
-        let database = try await RegistryHarness.createDatabase()
+        let database = try await TestDatabase.create(prefix: "reg_")
         let logger = Logger(label: "test.migrations")
         let first = PostgresPool(configuration: database, size: 1)
         let second = PostgresPool(configuration: database, size: 1)
@@ -55,7 +56,7 @@ struct ConfigAndMigrationTests {
         #expect(try rows.map { try $0.decode(Int.self, at: 0) } == all)
         await first.close()
         await second.close()
-        try await RegistryHarness.dropDatabase(database)
+        try await TestDatabase.drop(database)
     }
 
     @Test("/readyz reports Postgres, /healthz answers")

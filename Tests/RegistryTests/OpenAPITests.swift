@@ -1,8 +1,9 @@
 import DTPHTTP
 import DTPModel
-import Hummingbird
 import DTPPostgres
 import DTPServiceKit
+import DTPTestSupport
+import Hummingbird
 import Logging
 import Testing
 
@@ -19,7 +20,7 @@ struct OpenAPITests {
             for (path, item) in paths {
                 for method in item.objectValue!.keys { documented.insert("\(method.uppercased()) \(path)") }
             }
-            let database = try await RegistryHarness.createDatabase()
+            let database = try await TestDatabase.create(prefix: "reg_")
             let pool = PostgresPool(configuration: database, size: 1)
             try await Migrations.migrate(pool, logger: Logger(label: "test"))
             let router = try buildRouter(
@@ -32,7 +33,7 @@ struct OpenAPITests {
                     return "\(route.method) /\(path)"
                 })
             await pool.close()
-            try await RegistryHarness.dropDatabase(database)
+            try await TestDatabase.drop(database)
             #expect(registered == documented)
         }
     }

@@ -20,52 +20,12 @@ struct RegistryHarness: Sendable {
 
     static let jwtSecret = "test-jwt-secret-" + String(repeating: "x", count: 32)
 
-    /// A fresh database `reg_<uuid>`; dropped by the caller with ``dropDatabase(_:)``.
-    static func createDatabase() async throws -> PostgresConfiguration {
-        var configuration = try PostgresConfiguration(url: try TestEnvironment.shared.require("DTP_PG_URL"))
-        let admin = PostgresPool(configuration: configuration, size: 1)
-        let name = "reg_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        try await admin.execute("CREATE DATABASE \(name)")
-        await admin.close()
-        configuration.database = name
-        return configuration
-    }
-
-    static func dropDatabase(_ configuration: PostgresConfiguration) async throws {
-        var adminConfiguration = configuration
-        adminConfiguration.database = try PostgresConfiguration(
-            url: try TestEnvironment.shared.require("DTP_PG_URL")
-        ).database
-        let admin = PostgresPool(configuration: adminConfiguration, size: 1)
-        do {
-            try await drop(configuration.database, using: admin)
-            await admin.close()
-        } catch {
-            await admin.close()
-            throw error
-        }
-    }
-
-    /// A plain DROP stops an autovacuum worker on the database by itself, which FORCE cannot (the worker is
-    /// the superuser's); it fails only while a session of ours lingers, so it is retried a while first.
-    private static func drop(_ database: String, using admin: PostgresPool) async throws {
-        for _ in 0..<50 {
-            do {
-                try await admin.execute("DROP DATABASE IF EXISTS \(database)")
-                return
-            } catch let error as PostgresError where error.sqlState == "55006" {
-                try await Task.sleep(for: .milliseconds(100))
-            }
-        }
-        try await admin.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
-    }
-
     /// Runs `body` against a live registry; the database is dropped afterwards.
     static func with(
         heartbeat: Duration = .seconds(15), configure: (inout RegistryConfig) -> Void = { _ in },
         _ body: (RegistryHarness) async throws -> Void
     ) async throws {
-        let database = try await createDatabase()
+        let database = try await TestDatabase.create(prefix: "reg_")
         let token = "svc-" + UUID().uuidString
         var config = RegistryConfig(
             settings: ServiceSettings(name: "registry", port: TestPorts.free(), logLevel: .warning),
@@ -97,12 +57,12 @@ struct RegistryHarness: Sendable {
         } catch {
             await client.shutdown()
             await pool.close()
-            try? await dropDatabase(database)
+            try? await TestDatabase.drop(database)
             throw error
         }
         await client.shutdown()
         await pool.close()
-        try await dropDatabase(database)
+        try await TestDatabase.drop(database)
     }
 
     /// Waits up to 30 s: a full parallel test run on 2 cores can keep a fresh server's first answer waiting.

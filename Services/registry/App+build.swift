@@ -19,7 +19,9 @@ func buildApplication(_ config: RegistryConfig) async throws -> some Application
     let hub: EventHub
     do {
         try await Migrations.migrate(pool, logger: logger)
-        hub = EventHub(pool: pool, logger: logger)
+        hub = EventHub(
+            pool: pool, logger: logger,
+            cache: config.twinCacheBytes > 0 ? TwinCache(capacityBytes: config.twinCacheBytes) : nil)
         try await hub.start()
     } catch {
         await pool.close()
@@ -66,7 +68,7 @@ func buildRouter(
     let router = ServiceApplication.router(settings: config.settings, context: RegistryContext.self, readiness: readiness)
     router.add(middleware: DatabaseBusyMiddleware())
     let signer = try HS256Signer(secret: config.jwtSecret.value)
-    let store = PostgresTwinStore(pool: pool)
+    let store = PostgresTwinStore(pool: pool, cache: hub.cache)
     let twins = TwinController(store: store, maxBodyBytes: config.maxBodyBytes, maxBulkBytes: config.maxBulkBytes)
     twins.addPublicRoutes(to: router)
     OpenAPIController().addRoutes(to: router)

@@ -53,14 +53,18 @@ final class EventHub: Service, Sendable {
     let logger: Logger
     /// Unread events a subscriber may have before it is cut off (it then reconnects and replays).
     let subscriberBuffer: Int
+    /// The twin cache this hub keeps in step: it sees every event before the streams do, and answers
+    /// only while the hub runs.
+    let cache: TwinCache?
     private let state = Mutex(State())
     private let wake: AsyncStream<Void>
     private let wakeContinuation: AsyncStream<Void>.Continuation
 
-    init(pool: PostgresPool, logger: Logger, subscriberBuffer: Int = 50_000) {
+    init(pool: PostgresPool, logger: Logger, subscriberBuffer: Int = 50_000, cache: TwinCache? = nil) {
         self.pool = pool
         self.logger = logger
         self.subscriberBuffer = subscriberBuffer
+        self.cache = cache
         (wake, wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -134,7 +138,9 @@ final class EventHub: Service, Sendable {
         let forward = Task {
             for await _ in notifications { wakeContinuation.yield() }
         }
+        cache?.setLive(true)
         defer {
+            cache?.setLive(false)
             forward.cancel()
             let (subscribers, watchers) = state.withLock { state in
                 state.stopped = true
@@ -174,6 +180,9 @@ final class EventHub: Service, Sendable {
                 return
             }
             guard !records.isEmpty else { return }
+            // The cache first, so that a client that saw an event here and then reads the twin here gets
+            // that version or a newer one.
+            cache?.apply(records)
             let watchers = state.withLock { state in
                 for record in records {
                     var cut: [UUID] = []

@@ -43,10 +43,24 @@ enum EventOutbox {
         ]).jsonText()
     }
 
+    /// The stored `data` of a `twin.update` event from the twin's JSON text, exactly as ``data(_:ts:)``
+    /// writes it (keys sorted, compact) but without parsing and writing the twin again.
+    static func twinUpdateData(doc: String, tenant: String, actor: String, ts: String) -> String {
+        "{\"actor\":\(jsonString(actor)),\"payload\":\(doc),\"tenant\":\(jsonString(tenant)),"
+            + "\"ts\":\(jsonString(ts)),\"type\":\"\(RegistryEvent.EventType.twinUpdate.rawValue)\"}"
+    }
+
+    /// A string as a JSON string literal.
+    static func jsonString(_ text: String) -> String {
+        // Writing a string cannot fail (only non-finite doubles can).
+        (try? JSONValue.string(text).jsonText()) ?? "\"\""
+    }
+
     /// Appends `events`, in order, in one statement that takes the shared lock first; must be the last
-    /// statement of the transaction, so the lock is held briefly.
-    static func append(_ events: [OutboxEvent], on connection: PostgresConnection) async throws {
-        guard !events.isEmpty else { return }
+    /// statement of the transaction, so the lock is held briefly. Returns the events' ids, in order.
+    @discardableResult
+    static func append(_ events: [OutboxEvent], on connection: PostgresConnection) async throws -> [Int64] {
+        guard !events.isEmpty else { return [] }
         let ts = Timestamp.now().iso8601
         var tenants: [String] = []
         var types: [String] = []
@@ -58,7 +72,8 @@ enum EventOutbox {
             actors.append(event.actor)
             data.append(try Self.data(event, ts: ts))
         }
-        try await connection.execute(
+        // Ids are drawn in the order of `n`, so sorting them gives each event's id.
+        return try await connection.query(
             """
             WITH ordered AS (SELECT pg_advisory_xact_lock_shared($5)),
             inserted AS (
@@ -68,9 +83,11 @@ enum EventOutbox {
                     AS e(tenant, type, actor, data, n)
                 ORDER BY e.n
                 RETURNING id
-            )
-            SELECT pg_notify('\(channel)', max(id)::text) FROM inserted
+            ),
+            notified AS (SELECT pg_notify('\(channel)', max(id)::text) FROM inserted)
+            SELECT inserted.id FROM inserted, notified ORDER BY inserted.id
             """,
-            [tenants, types, actors, data, lockKey])
+            [tenants, types, actors, data, lockKey]
+        ).map { try $0.decode(Int64.self, at: 0) }
     }
 }

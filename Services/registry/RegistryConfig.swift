@@ -34,6 +34,8 @@ struct RegistryConfig: Sendable {
     var maxBulkBytes: Int
     /// `DTP_REGISTRY_MAX_ARTIFACT_BYTES`: the largest artifact.
     var maxArtifactBytes: Int
+    /// `DTP_REGISTRY_TWIN_CACHE_MB`: memory for twins kept to answer reads without the database (0: none).
+    var twinCacheBytes = 16 << 20
     /// The Neo4j mirror's first pause after a failure (it doubles up to 30 s).
     var mirrorBackoff: Duration = .milliseconds(250)
 
@@ -82,5 +84,6 @@ struct RegistryConfig: Sendable {
         heartbeat = reader.seconds("DTP_REGISTRY_HEARTBEAT_SECONDS", default: .seconds(15))
         maxBulkBytes = reader.int("DTP_REGISTRY_MAX_BULK_BYTES", default: 16 << 20, in: 1024...(1 << 30))
         maxArtifactBytes = reader.int("DTP_REGISTRY_MAX_ARTIFACT_BYTES", default: 256 << 20, in: 1...(1 << 34))
+        twinCacheBytes = reader.int("DTP_REGISTRY_TWIN_CACHE_MB", default: 16, in: 0...4096) << 20
     }
 }

@@ -27,6 +27,9 @@ enum RequestJSON {
         }
     }
 
+    /// The `Content-Type` of every JSON answer.
+    static let contentType = "application/json; charset=utf-8"
+
     /// A `200`/`201` JSON response from JSON text.
     static func response(_ json: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
         var headers = headers

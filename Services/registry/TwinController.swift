@@ -35,17 +35,18 @@ struct TwinController<Store: TwinStore>: Sendable {
         let precondition = WritePrecondition(
             ifMatch: request.headers[.ifMatch], ifNoneMatch: request.headers[.ifNoneMatch])
         let result = try await store.upsert(draft, precondition: precondition, actor: context.caller)
-        return try RequestJSON.response(
-            result.twin.jsonValue, status: result.created ? .created : .ok, headers: [.eTag: result.twin.etag])
+        return RequestJSON.response(result.json, status: result.created ? .created : .ok, headers: [.eTag: result.twin.etag])
     }
 
     @Sendable func get(_ request: Request, context: RegistryContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        guard let (json, etag) = try await store.twinJSON(id: id) else { throw APIError.notFound("twin not found") }
-        if let ifNoneMatch = request.headers[.ifNoneMatch], ifNoneMatch.contains(etag) {
-            return Response(status: .notModified, headers: [.eTag: etag])
+        guard let found = try await store.twinBody(id: id) else { throw APIError.notFound("twin not found") }
+        if let ifNoneMatch = request.headers[.ifNoneMatch], ifNoneMatch.contains(found.etag) {
+            return Response(status: .notModified, headers: [.eTag: found.etag])
         }
-        return RequestJSON.response(json, headers: [.eTag: etag])
+        return Response(
+            status: .ok, headers: [.contentType: RequestJSON.contentType, .eTag: found.etag],
+            body: .init(byteBuffer: found.body))
     }
 
     @Sendable func list(_ request: Request, context: RegistryContext) async throws -> Response {
@@ -91,7 +92,7 @@ struct TwinController<Store: TwinStore>: Sendable {
         guard case .object(let fields) = body else { throw APIError.badRequest("body must be a JSON object") }
         let mergePatch = request.headers[.contentType]?.lowercased().hasPrefix("application/merge-patch+json") ?? false
         let precondition = WritePrecondition(ifMatch: request.headers[.ifMatch], ifNoneMatch: nil)
-        let twin = try await store.update(id: id, precondition: precondition, actor: context.caller) { current in
+        let updated = try await store.update(id: id, precondition: precondition, actor: context.caller) { current in
             let base = TwinDraft(current).jsonValue
             var patched: JSONValue
             if mergePatch {
@@ -114,7 +115,7 @@ struct TwinController<Store: TwinStore>: Sendable {
             }
             return try TwinDraft(json: patched)
         }
-        return try RequestJSON.response(twin.jsonValue, headers: [.eTag: twin.etag])
+        return RequestJSON.response(updated.json, headers: [.eTag: updated.twin.etag])
     }
 
     @Sendable func delete(_ request: Request, context: RegistryContext) async throws -> Response {

@@ -8,10 +8,25 @@ import Logging
 
 /// The twin store over the registry schema: one row per twin holding its API JSON (`doc`) plus the
 /// columns that filters use, a history row per revision, and the outbox event, all in one transaction.
+///
+/// Reads of one twin come from the ``TwinCache`` when it knows the twin, and writes go through
+/// ``TwinWriteBatch`` (group commit). A write decides from the version it read; when that came from the
+/// cache, every answer other than a successful write (412, 404, 422, "unchanged") is confirmed against
+/// the database first, and a successful write is a compare-and-set on the version it read, so a stale
+/// cache entry costs a retry, never a wrong answer or a lost update.
 struct PostgresTwinStore: TwinStore {
     let pool: PostgresPool
+    /// Twins kept in step by the change feed; nil reads every twin from the database.
+    let cache: TwinCache?
+    let writes: TwinWriteBatch
     /// List pages served again while no twin has changed.
     let listCache = TwinListCache()
+
+    init(pool: PostgresPool, cache: TwinCache? = nil) {
+        self.pool = pool
+        self.cache = cache
+        writes = TwinWriteBatch(pool: pool)
+    }
 
     /// Reads a UNIQUE violation as "someone created it first": the upsert is retried and finds it.
     private static let uniqueViolation = "23505"
@@ -21,29 +36,42 @@ struct PostgresTwinStore: TwinStore {
     private static let optimisticAttempts = 3
 
     func upsert(_ draft: TwinDraft, precondition: WritePrecondition, actor: String) async throws -> UpsertResult {
-        for _ in 0..<Self.optimisticAttempts {
-            let previous = try await twin(id: draft.id)
-            try precondition.check(previous)
-            if let previous, draft.isUnchanged(from: previous) {
-                return UpsertResult(twin: previous, created: false)
+        var fromCache = true
+        var attempts = 0
+        while attempts < Self.optimisticAttempts {
+            let (previous, cached) = try await current(draft.id, fromCache: fromCache)
+            fromCache = false
+            let twin: Twin
+            do {
+                try precondition.check(previous)
+                if let previous, draft.isUnchanged(from: previous) {
+                    if cached { continue }
+                    return UpsertResult(twin: previous, json: try previous.jsonValue.jsonText(), created: false)
+                }
+                twin = try draft.version(after: previous, now: .now())
+            } catch is APIError where cached {
+                continue
             }
-            let twin = try draft.version(after: previous, now: .now())
-            if try await Self.swap(twin, previous: previous, op: previous == nil ? "create" : "update", actor: actor,
-                payload: RegistryEvent.twinUpdatePayload(twin), on: pool)
-            {
-                return UpsertResult(twin: twin, created: previous == nil)
+            attempts += 1
+            let write = try TwinWrite(twin, previous: previous, op: previous == nil ? "create" : "update", actor: actor)
+            if let event = try await writes.write(write) {
+                cache?.wrote(twin.id, CachedTwin(twin, json: write.json), event: event)
+                return UpsertResult(twin: twin, json: write.json, created: previous == nil)
             }
         }
         var attempt = 0
         while true {
             attempt += 1
             do {
-                return try await pool.transaction { connection in
-                    var events: [OutboxEvent] = []
-                    let result = try await upsert(draft, precondition: precondition, actor: actor, on: connection, events: &events)
-                    try await EventOutbox.append(events, on: connection)
-                    return result
+                let (result, written) = try await pool.transaction { connection in
+                    var written = WrittenTwins()
+                    let result = try await upsert(
+                        draft, precondition: precondition, actor: actor, on: connection, written: &written)
+                    try await written.commitEvents(on: connection)
+                    return (result, written)
                 }
+                written.cache(in: cache)
+                return result
             } catch let error as PostgresError where error.sqlState == Self.uniqueViolation && attempt < 3 {
                 continue
             }
@@ -53,8 +81,8 @@ struct PostgresTwinStore: TwinStore {
     func bulkUpsert(_ drafts: [Result<TwinDraft, APIError>], actor: String) async throws
         -> [Result<UpsertResult, APIError>]
     {
-        try await pool.transaction { connection in
-            var events: [OutboxEvent] = []
+        let (results, written) = try await pool.transaction { connection in
+            var written = WrittenTwins()
             var results: [Result<UpsertResult, APIError>] = []
             var seen: Set<String> = []
             for draft in drafts {
@@ -69,53 +97,79 @@ struct PostgresTwinStore: TwinStore {
                     do {
                         results.append(
                             .success(
-                                try await upsert(draft, precondition: .none, actor: actor, on: connection, events: &events)))
+                                try await upsert(draft, precondition: .none, actor: actor, on: connection, written: &written)))
                     } catch let error as APIError {
                         results.append(.failure(error))
                     }
                 }
             }
-            try await EventOutbox.append(events, on: connection)
-            return results
+            try await written.commitEvents(on: connection)
+            return (results, written)
         }
+        written.cache(in: cache)
+        return results
     }
 
     /// The upsert inside a transaction; a validation failure throws before anything is written.
     private func upsert(
         _ draft: TwinDraft, precondition: WritePrecondition, actor: String, on connection: PostgresConnection,
-        events: inout [OutboxEvent]
+        written: inout WrittenTwins
     ) async throws -> UpsertResult {
         let previous = try await Self.lockedTwin(id: draft.id, on: connection)
         try precondition.check(previous)
         if let previous, draft.isUnchanged(from: previous) {
-            return UpsertResult(twin: previous, created: false)
+            return UpsertResult(twin: previous, json: try previous.jsonValue.jsonText(), created: false)
         }
         let twin = try draft.version(after: previous, now: .now())
-        try await Self.write(twin, previous: previous, op: previous == nil ? "create" : "update", actor: actor, on: connection)
-        events.append(
-            OutboxEvent(
-                tenant: twin.tenant, type: .twinUpdate, payload: RegistryEvent.twinUpdatePayload(twin), actor: actor))
-        return UpsertResult(twin: twin, created: previous == nil)
+        let json = try await Self.write(
+            twin, previous: previous, op: previous == nil ? "create" : "update", actor: actor, on: connection)
+        written.append(twin, json: json, actor: actor)
+        return UpsertResult(twin: twin, json: json, created: previous == nil)
     }
 
     func twin(id: String) async throws -> Twin? {
-        guard
-            let row = try await pool.query(
-                "SELECT doc::text FROM registry.twin WHERE id = $1", [id]
-            ).first
-        else {
-            return nil
-        }
-        return try Self.decodeTwin(row.decode(String.self, at: 0))
+        try await current(id, fromCache: true).twin
     }
 
-    func twinJSON(id: String) async throws -> (json: String, etag: String)? {
-        guard
-            let row = try await pool.query(
-                "SELECT doc::text, version FROM registry.twin WHERE id = $1", [id]
-            ).first
-        else { return nil }
-        return (try row.decode(String.self, at: 0), Twin.etag(forVersion: try row.decode(Int.self, at: 1)))
+    func twinBody(id: String) async throws -> TwinBody? {
+        guard let cache else {
+            guard
+                let row = try await pool.query(
+                    "SELECT doc::text, version FROM registry.twin WHERE id = $1", [id]
+                ).first
+            else { return nil }
+            return TwinBody(
+                body: ByteBuffer(string: try row.decode(String.self, at: 0)),
+                etag: Twin.etag(forVersion: try row.decode(Int.self, at: 1)))
+        }
+        switch cache.lookup(id) {
+        case .present(let entry): return TwinBody(body: entry.body, etag: entry.twin.etag)
+        case .absent: return nil
+        case .unknown: return try await read(id).map { TwinBody(body: $0.body, etag: $0.twin.etag) }
+        }
+    }
+
+    /// The twin's current version and whether it came from the cache (only when `fromCache` allows it and
+    /// the cache knows the twin); otherwise it is read from the database.
+    private func current(_ id: String, fromCache: Bool) async throws -> (twin: Twin?, cached: Bool) {
+        if fromCache, let cache {
+            switch cache.lookup(id) {
+            case .present(let entry): return (entry.twin, true)
+            case .absent: return (nil, true)
+            case .unknown: break
+            }
+        }
+        return (try await read(id)?.twin, false)
+    }
+
+    /// Reads the twin's row, and caches what it found with the feed position taken before the read.
+    private func read(_ id: String) async throws -> CachedTwin? {
+        let position = cache?.position ?? 0
+        let found = try await pool.query("SELECT doc::text FROM registry.twin WHERE id = $1", [id]).first.map {
+            try CachedTwin(json: try $0.decode(String.self, at: 0))
+        }
+        cache?.fill(id, found, readAfter: position)
+        return found
     }
 
     func list(_ filter: TwinFilter, limit: Int, after: String?) async throws -> TwinPage {
@@ -179,27 +233,49 @@ struct PostgresTwinStore: TwinStore {
 
     func update(
         id: String, precondition: WritePrecondition, actor: String, change: @Sendable (Twin) throws -> TwinDraft
-    ) async throws -> Twin {
-        for _ in 0..<Self.optimisticAttempts {
-            guard let previous = try await twin(id: id) else { throw APIError.notFound("twin not found") }
-            try precondition.check(previous)
-            guard let twin = try Self.changed(previous, by: change) else { return previous }
-            if try await Self.swap(twin, previous: previous, op: "update", actor: actor, payload: twin.jsonValue, on: pool) {
-                return twin
+    ) async throws -> TwinVersion {
+        var fromCache = true
+        var attempts = 0
+        while attempts < Self.optimisticAttempts {
+            let (found, cached) = try await current(id, fromCache: fromCache)
+            fromCache = false
+            let previous: Twin
+            let next: Twin?
+            do {
+                guard let found else { throw APIError.notFound("twin not found") }
+                previous = found
+                try precondition.check(previous)
+                next = try Self.changed(previous, by: change)
+            } catch is APIError where cached {
+                continue
+            }
+            guard let twin = next else {
+                if cached { continue }
+                return TwinVersion(twin: previous, json: try previous.jsonValue.jsonText())
+            }
+            attempts += 1
+            let write = try TwinWrite(twin, previous: previous, op: "update", actor: actor)
+            if let event = try await writes.write(write) {
+                cache?.wrote(twin.id, CachedTwin(twin, json: write.json), event: event)
+                return TwinVersion(twin: twin, json: write.json)
             }
         }
-        return try await pool.transaction { connection in
+        let (version, written) = try await pool.transaction { connection in
+            var written = WrittenTwins()
             guard let previous = try await Self.lockedTwin(id: id, on: connection) else {
                 throw APIError.notFound("twin not found")
             }
             try precondition.check(previous)
-            guard let twin = try Self.changed(previous, by: change) else { return previous }
-            try await Self.write(twin, previous: previous, op: "update", actor: actor, on: connection)
-            try await EventOutbox.append(
-                [OutboxEvent(tenant: twin.tenant, type: .twinUpdate, payload: twin.jsonValue, actor: actor)],
-                on: connection)
-            return twin
+            guard let twin = try Self.changed(previous, by: change) else {
+                return (TwinVersion(twin: previous, json: try previous.jsonValue.jsonText()), written)
+            }
+            let json = try await Self.write(twin, previous: previous, op: "update", actor: actor, on: connection)
+            written.append(twin, json: json, actor: actor)
+            try await written.commitEvents(on: connection)
+            return (TwinVersion(twin: twin, json: json), written)
         }
+        written.cache(in: cache)
+        return version
     }
 
     /// The next version of `previous` after `change`, or nil when it changes nothing.
@@ -212,22 +288,22 @@ struct PostgresTwinStore: TwinStore {
     }
 
     func delete(id: String, soft: Bool, precondition: WritePrecondition, actor: String) async throws {
-        try await pool.transaction { connection in
+        let written = try await pool.transaction { connection in
+            var written = WrittenTwins()
             guard let previous = try await Self.lockedTwin(id: id, on: connection) else {
                 throw APIError.notFound("twin not found")
             }
             try precondition.check(previous)
             if soft {
                 // A retired twin stays retired: it is already gone for good.
-                guard previous.status != .deprecated, previous.status != .retired else { return }
+                guard previous.status != .deprecated, previous.status != .retired else { return written }
                 var draft = TwinDraft(previous)
                 draft.metadata["status"] = .string(LifecycleStatus.deprecated.rawValue)
                 let twin = try draft.version(after: previous, now: .now())
-                try await Self.write(twin, previous: previous, op: "deprecate", actor: actor, on: connection)
-                try await EventOutbox.append(
-                    [OutboxEvent(tenant: twin.tenant, type: .twinUpdate, payload: twin.jsonValue, actor: actor)],
-                    on: connection)
-                return
+                let json = try await Self.write(twin, previous: previous, op: "deprecate", actor: actor, on: connection)
+                written.append(twin, json: json, actor: actor)
+                try await written.commitEvents(on: connection)
+                return written
             }
             try await connection.execute("DELETE FROM registry.twin WHERE id = $1", [id])
             try await connection.execute(
@@ -237,13 +313,11 @@ struct PostgresTwinStore: TwinStore {
                 INSERT INTO registry.twin_history (twin_id, version, op, actor, changed, at, doc)
                 VALUES ($1, $2, 'delete', $3, '{}', now(), $4::jsonb)
                 """, [id, previous.version, actor, try previous.jsonValue.jsonText()])
-            try await EventOutbox.append(
-                [
-                    OutboxEvent(
-                        tenant: previous.tenant, type: .twinDelete, payload: RegistryEvent.twinDeletePayload(id: id),
-                        actor: actor)
-                ], on: connection)
+            written.appendDeletion(of: id, tenant: previous.tenant, actor: actor)
+            try await written.commitEvents(on: connection)
+            return written
         }
+        written.cache(in: cache)
     }
 
     func history(id: String) async throws -> [String]? {
@@ -265,96 +339,13 @@ struct PostgresTwinStore: TwinStore {
                 "SELECT doc::text FROM registry.twin WHERE id = $1 FOR UPDATE", [id]
             ).first
         else { return nil }
-        return try decodeTwin(row.decode(String.self, at: 0))
+        return try Twin(storedJSON: row.decode(String.self, at: 0))
     }
 
-    static func decodeTwin(_ json: String) throws -> Twin {
-        try JSONDecoder().decode(Twin.self, from: Data(json.utf8))
-    }
-
-    /// Writes `twin` if the stored row is still `previous` (absent when nil), together with its history
-    /// entry, its declared relationships when they changed, and its `twin.update` event with the NOTIFY:
-    /// one statement, so one round trip and its own transaction. Returns false, having written nothing,
-    /// when another writer got there first; the caller reads again.
-    ///
-    /// The event is inserted after the outbox lock is taken in shared mode (see ``EventOutbox``): the
-    /// `ordered` CTE is a row source of the event insert, so it runs before the event's id is drawn.
-    static func swap(
-        _ twin: Twin, previous: Twin?, op: String, actor: String, payload: JSONValue, on pool: PostgresPool
-    ) async throws -> Bool {
-        let doc = try twin.jsonValue.jsonText()
-        let event = try EventOutbox.data(
-            OutboxEvent(tenant: twin.tenant, type: .twinUpdate, payload: payload, actor: actor),
-            ts: Timestamp.now().iso8601)
-        var parameters: [any PostgresEncodable] = [
-            twin.id, twin.tenant, twin.status?.rawValue ?? "instantiated", twin.name, twin.domains, doc, twin.version,
-            twin.createdAt.iso8601, twin.updatedAt.iso8601, actor, op, TwinDraft.changedFields(from: previous, to: twin),
-            event, EventOutbox.lockKey,
-        ]
-        let written =
-            previous == nil
-            ? """
-            INSERT INTO registry.twin
-                (id, tenant, status, name, domains, doc, version, created_at, updated_at, updated_by)
-            VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::timestamptz, $9::timestamptz, $10)
-            ON CONFLICT (id) DO NOTHING
-            RETURNING id
-            """
-            : """
-            UPDATE registry.twin SET tenant = $2, status = $3, name = $4, domains = $5,
-                doc = $6::jsonb,
-                version = $7, created_at = $8::timestamptz, updated_at = $9::timestamptz, updated_by = $10
-            WHERE id = $1 AND version = $7 - 1
-            RETURNING id
-            """
-        var relationships = ""
-        if previous?.dependencies != twin.dependencies {
-            // Rows to keep are left alone and the rest deleted, so the delete and the insert of this one
-            // statement never touch the same row.
-            parameters.append(twin.dependencies.static + twin.dependencies.dynamic)
-            parameters.append(
-                Array(repeating: "static", count: twin.dependencies.static.count)
-                    + Array(repeating: "dynamic", count: twin.dependencies.dynamic.count))
-            relationships = """
-                unlinked AS (
-                    DELETE FROM registry.relationship r USING written
-                    WHERE r.from_id = written.id AND r.source IN ('static', 'dynamic')
-                        AND NOT (r.type = 'depends_on'
-                            AND (r.to_id, r.source) IN (SELECT * FROM unnest($15::text[], $16::text[])))
-                ),
-                linked AS (
-                    INSERT INTO registry.relationship (from_id, type, to_id, source)
-                    SELECT written.id, 'depends_on', t.target, t.source
-                    FROM written, unnest($15::text[], $16::text[]) AS t(target, source)
-                    ON CONFLICT DO NOTHING
-                ),
-                """
-        }
-        let rows = try await pool.query(
-            """
-            WITH written AS (
-                \(written)
-            ),
-            history AS (
-                INSERT INTO registry.twin_history (twin_id, version, op, actor, changed, at, doc)
-                SELECT written.id, $7, $11, $10, $12, $9::timestamptz, $6::jsonb FROM written
-            ),
-            \(relationships)
-            ordered AS (SELECT pg_advisory_xact_lock_shared($14) FROM written),
-            event AS (
-                INSERT INTO registry.event (tenant, type, actor, data)
-                SELECT $2, 'twin.update', $10, $13 FROM ordered
-                RETURNING id
-            )
-            SELECT pg_notify('\(EventOutbox.channel)', id::text) FROM event
-            """, parameters)
-        return !rows.isEmpty
-    }
-
-    /// Writes the twin's row, its declared relationships and its history entry.
+    /// Writes the twin's row, its declared relationships and its history entry; returns the twin's JSON.
     static func write(
         _ twin: Twin, previous: Twin?, op: String, actor: String, on connection: PostgresConnection
-    ) async throws {
+    ) async throws -> String {
         let doc = try twin.jsonValue.jsonText()
         let parameters: [any PostgresEncodable] = [
             twin.id, twin.tenant, twin.status?.rawValue ?? "instantiated", twin.name, twin.domains, doc, twin.version,
@@ -397,5 +388,40 @@ struct PostgresTwinStore: TwinStore {
             VALUES ($1, $2, $3, $4, $5, $6::timestamptz, $7::jsonb)
             """,
             [twin.id, twin.version, op, actor, TwinDraft.changedFields(from: previous, to: twin), twin.updatedAt.iso8601, doc])
+        return doc
+    }
+}
+
+/// The twins a transaction changed and their events: the events are appended last in the transaction,
+/// and the twins go into the cache once it has committed, each with its event's id.
+struct WrittenTwins: Sendable {
+    private var changes: [(id: String, twin: CachedTwin?)] = []
+    private var events: [OutboxEvent] = []
+    private var eventIDs: [Int64] = []
+
+    /// A new version of a twin, with its `twin.update` event.
+    mutating func append(_ twin: Twin, json: String, actor: String) {
+        changes.append((twin.id, CachedTwin(twin, json: json)))
+        events.append(
+            OutboxEvent(
+                tenant: twin.tenant, type: .twinUpdate, payload: RegistryEvent.twinUpdatePayload(twin), actor: actor))
+    }
+
+    /// A deleted twin, with its `twin.delete` event.
+    mutating func appendDeletion(of id: String, tenant: String, actor: String) {
+        changes.append((id, nil))
+        events.append(
+            OutboxEvent(tenant: tenant, type: .twinDelete, payload: RegistryEvent.twinDeletePayload(id: id), actor: actor))
+    }
+
+    /// Appends the events; the last statement of the transaction.
+    mutating func commitEvents(on connection: PostgresConnection) async throws {
+        eventIDs = try await EventOutbox.append(events, on: connection)
+    }
+
+    /// Stores every change in `cache`; call only after the transaction committed.
+    func cache(in cache: TwinCache?) {
+        guard let cache, eventIDs.count == changes.count else { return }
+        for (change, event) in zip(changes, eventIDs) { cache.wrote(change.id, change.twin, event: event) }
     }
 }

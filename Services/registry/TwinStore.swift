@@ -79,7 +79,21 @@ struct TwinPage: Sendable {
 /// The outcome of one upsert.
 struct UpsertResult: Sendable {
     var twin: Twin
+    /// The twin's JSON text, as stored and answered.
+    var json: String
     var created: Bool
+}
+
+/// A twin version and its JSON text, as stored and answered.
+struct TwinVersion: Sendable {
+    var twin: Twin
+    var json: String
+}
+
+/// What a GET of one twin answers: its JSON text and its entity tag.
+struct TwinBody: Sendable {
+    var body: ByteBuffer
+    var etag: String
 }
 
 /// The twins of the registry, their history and relationships; every write also records its event.
@@ -91,8 +105,8 @@ protocol TwinStore: Sendable {
         -> [Result<UpsertResult, APIError>]
     /// The twin, or nil.
     func twin(id: String) async throws -> Twin?
-    /// The twin's stored JSON and entity tag, or nil.
-    func twinJSON(id: String) async throws -> (json: String, etag: String)?
+    /// The twin's JSON and entity tag, or nil.
+    func twinBody(id: String) async throws -> TwinBody?
     /// Twins matching `filter`, ordered by id, after the id `after`.
     func list(_ filter: TwinFilter, limit: Int, after: String?) async throws -> TwinPage
     /// The public fields of every twin of `tenant` (all tenants when nil), as JSON texts.
@@ -101,7 +115,7 @@ protocol TwinStore: Sendable {
     func update(
         id: String, precondition: WritePrecondition, actor: String,
         change: @Sendable (Twin) throws -> TwinDraft
-    ) async throws -> Twin
+    ) async throws -> TwinVersion
     /// Deletes a twin, or marks it deprecated when `soft`. 404 when absent.
     func delete(id: String, soft: Bool, precondition: WritePrecondition, actor: String) async throws
     /// The twin's revisions, newest first, as JSON texts; nil when the twin never existed.

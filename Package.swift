@@ -40,7 +40,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
-        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // Without its default traits: swift-configuration support (we read the environment ourselves) and
+        // "FullFoundation" would link full Foundation and its ICU data into every service, twin generators
+        // included, whose idle footprint is a goal.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
@@ -66,15 +70,31 @@ let package = Package(
             name: "DTPPostgres", dependencies: ["CLibPQ", logging],
             path: "Shared/Postgres", swiftSettings: swiftSettings),
         .target(
-            name: "DTPMQTT", dependencies: ["CMosquitto", logging],
+            name: "DTPMQTT", dependencies: ["CMosquitto", "DTPEssentials", logging],
             path: "Shared/MQTT", swiftSettings: swiftSettings),
+        // The HTTP vocabulary (request, response, headers, the transport protocol) without a transport, so
+        // clients that need only plain calls do not pull in libcurl.
+        .target(name: "DTPHTTPCore", path: "Shared/HTTPCore", swiftSettings: swiftSettings),
+        // A plain-HTTP/1.1 transport over SwiftNIO for the twin generators, which link no libcurl.
         .target(
-            name: "DTPHTTP", dependencies: ["CCurl", "CCurlShim", logging],
+            name: "DTPHTTPNIO",
+            dependencies: [
+                "DTPHTTPCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Shared/HTTPNIO", swiftSettings: swiftSettings),
+        // What FoundationEssentials lacks and the generators' modules need (trimming, percent-encoding, HTTP
+        // dates), so that those modules stay clear of full Foundation and its ICU data.
+        .target(name: "DTPEssentials", path: "Shared/Essentials", swiftSettings: swiftSettings),
+        .target(
+            name: "DTPHTTP", dependencies: ["DTPHTTPCore", "CCurl", "CCurlShim", logging],
             path: "Shared/HTTP", swiftSettings: swiftSettings),
 
         // Store clients over the HTTP client.
         .target(
-            name: "DTPInfluxDB", dependencies: ["DTPHTTP", "CZlib", logging],
+            name: "DTPInfluxDB", dependencies: ["DTPHTTPCore", "DTPEssentials", "CZlib", logging],
             path: "Shared/InfluxDB", swiftSettings: swiftSettings),
         .target(
             name: "DTPS3",
@@ -89,11 +109,19 @@ let package = Package(
             name: "DTPAuth", dependencies: ["CCrypt", .product(name: "Crypto", package: "swift-crypto")],
             path: "Shared/Auth", swiftSettings: swiftSettings),
 
+        // A service's registration in the service registry, over any HTTP transport (the generators use it).
+        .target(
+            name: "DTPServiceRegistration",
+            dependencies: [
+                "DTPHTTPCore", "DTPServiceKit", logging,
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/ServiceRegistration", swiftSettings: swiftSettings),
         // The typed client of the registry's API and change stream, for the services that follow it.
         .target(
             name: "DTPRegistryClient",
             dependencies: [
-                "DTPHTTP", "DTPModel", "DTPServiceKit", logging,
+                "DTPHTTP", "DTPModel", "DTPServiceKit", "DTPServiceRegistration", logging,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Shared/RegistryClient", swiftSettings: swiftSettings),
@@ -105,7 +133,7 @@ let package = Package(
         .target(
             name: "DTPServiceKit",
             dependencies: [
-                logging,
+                "DTPEssentials", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -120,7 +148,8 @@ let package = Package(
         .target(
             name: "DTPTwinStack",
             dependencies: [
-                "DTPServiceKit", "DTPMQTT", "DTPInfluxDB", "DTPHTTP", "DTPRegistryClient", logging,
+                "DTPServiceKit", "DTPMQTT", "DTPInfluxDB", "DTPHTTPNIO", "DTPServiceRegistration", "DTPEssentials",
+                logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -202,10 +231,13 @@ let package = Package(
             name: "DTPMQTTTests", dependencies: ["DTPMQTT", "DTPTestSupport"],
             path: "Tests/MQTTTests", swiftSettings: swiftSettings),
         .testTarget(
-            name: "DTPHTTPTests", dependencies: ["DTPHTTP", "DTPTestSupport"],
+            name: "DTPEssentialsTests", dependencies: ["DTPEssentials"], path: "Tests/EssentialsTests",
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DTPHTTPTests", dependencies: ["DTPHTTP", "DTPHTTPNIO", "DTPTestSupport"],
             path: "Tests/HTTPTests", swiftSettings: swiftSettings),
         .testTarget(
-            name: "DTPInfluxDBTests", dependencies: ["DTPInfluxDB", "DTPTestSupport"],
+            name: "DTPInfluxDBTests", dependencies: ["DTPInfluxDB", "DTPHTTP", "DTPTestSupport"],
             path: "Tests/InfluxDBTests", swiftSettings: swiftSettings),
         .testTarget(
             name: "DTPS3Tests", dependencies: ["DTPS3", "DTPTestSupport"],
@@ -290,7 +322,7 @@ var serviceDependencies: [Target.Dependency] {
 /// What the two twin generators link on top of the service dependencies.
 var twinStackDependencies: [Target.Dependency] {
     [
-        "DTPTwinStack", "DTPMQTT", "DTPInfluxDB", "DTPHTTP", logging,
+        "DTPTwinStack", "DTPMQTT", "DTPInfluxDB", "DTPHTTPNIO", "DTPEssentials", logging,
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "HTTPTypes", package: "swift-http-types"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -2,7 +2,12 @@ import ArgumentParser
 import DTPMQTT
 import DTPServiceKit
 import DTPTwinStack
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// `dtp-hvac`: The Energy & HVAC twin stack: HVAC states, power, energy and cost, and its UI.
 @main

@@ -1,6 +1,11 @@
 import DTPServiceKit
 import DTPTwinStack
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The Energy & HVAC generator's settings, read once from the environment (and the command line).
 struct HVACConfiguration: Sendable {

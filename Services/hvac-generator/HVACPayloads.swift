@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// `energy_status` on the events topic every tick, QoS 0, in the earlier system's shape.
 struct EnergyStatus: Codable, Sendable, Equatable {

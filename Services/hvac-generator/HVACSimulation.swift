@@ -1,5 +1,10 @@
 import DTPTwinStack
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The HVAC unit's operating state.
 enum HVACState: String, Codable, Sendable, CaseIterable {

@@ -1,12 +1,17 @@
-import DTPHTTP
+import DTPHTTPNIO
 import DTPInfluxDB
 import DTPMQTT
 import DTPServiceKit
 import DTPTwinStack
-import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The running Energy & HVAC stack: the twin's tick, the room sensor, the publisher, the InfluxDB sink
 /// and the in-memory window the UI reads when there is no InfluxDB.
@@ -19,7 +24,7 @@ final class HVACStack: Sendable {
     let configuration: HVACConfiguration
     let publisher: TwinPublisher
     let sink: InfluxSink
-    let http: HTTPClient
+    let http: NIOHTTPClient
     let logger: Logger
     let signalID: String
     let energy = TimeWindow<EnergyStatus>()
@@ -52,7 +57,7 @@ final class HVACStack: Sendable {
                     site: configuration.site, eventTopic: configuration.eventTopic)))
         publisher = try TwinPublisher(
             configuration: configuration.stack.mqtt, queueCapacity: configuration.queueCapacity, logger: logger)
-        http = try HTTPClient(configuration: .init(connectTimeout: .seconds(5), timeout: .seconds(15), logger: logger))
+        http = NIOHTTPClient(connectTimeout: .seconds(5), timeout: .seconds(15))
         sink = InfluxSink(
             local: configuration.stack.localInflux, central: configuration.stack.centralInflux, http: http,
             logger: logger)

@@ -1,6 +1,12 @@
+import DTPEssentials
 import DTPMQTT
 import DTPTwinStack
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What one tick of the Energy & HVAC twin produces.
 struct HVACTick: Sendable {
@@ -43,7 +49,7 @@ struct HVACFleet: FleetSource {
         twins = (0..<count).map { index in
             HVACTwin(
                 simulation: HVACSimulation(seed: seed.map { $0 &+ UInt64(index) }, rate: configuration.energyRate),
-                site: String(format: "site-%04d", index + 1), eventTopic: configuration.eventTopic)
+                site: "site-" + (index + 1).zeroPadded(to: 4), eventTopic: configuration.eventTopic)
         }
         self.qos = qos
         self.interval = interval

@@ -2,7 +2,12 @@ import ArgumentParser
 import DTPMQTT
 import DTPServiceKit
 import DTPTwinStack
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// `dtp-lift`: The Lift twin stack: vibration simulation, threshold alerts and its UI.
 @main

@@ -1,6 +1,11 @@
 import DTPServiceKit
 import DTPTwinStack
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The Lift generator's settings, read once from the environment (and the command line).
 struct LiftConfiguration: Sendable {

@@ -1,8 +1,13 @@
 import DTPMQTT
 import DTPServiceKit
 import DTPTwinStack
-import Foundation
 import Hummingbird
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The Lift UI and its JSON API, as the earlier UI had it, plus the threshold and status calls.
 struct LiftController<Context: RequestContext>: Sendable {

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// `{lift_id, rms, ts}` on the telemetry topic, QoS 0.
 struct LiftTelemetry: Codable, Sendable, Equatable {

@@ -1,5 +1,13 @@
 import DTPTwinStack
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One tick's vibration, with its parts kept apart so the statistics tests can check the formula.
 struct LiftReading: Sendable, Equatable {

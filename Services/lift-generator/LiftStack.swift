@@ -1,13 +1,18 @@
-import DTPHTTP
+import DTPHTTPNIO
 import DTPInfluxDB
 import DTPMQTT
 import DTPServiceKit
 import DTPTwinStack
-import Foundation
 import HTTPTypes
 import Logging
 import ServiceLifecycle
 import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The running Lift stack: the twin's tick, its threshold (kept in the state file), the publisher, the
 /// InfluxDB sink and the in-memory window the UI reads when there is no InfluxDB.
@@ -20,7 +25,7 @@ final class LiftStack: Sendable {
     let configuration: LiftConfiguration
     let publisher: TwinPublisher
     let sink: InfluxSink
-    let http: HTTPClient
+    let http: NIOHTTPClient
     let logger: Logger
     let stateFile: StateFile<PersistentState>
     let vibration = TimeWindow<VibrationPoint>()
@@ -49,7 +54,7 @@ final class LiftStack: Sendable {
                 threshold: threshold))
         publisher = try TwinPublisher(
             configuration: configuration.stack.mqtt, queueCapacity: configuration.queueCapacity, logger: logger)
-        http = try HTTPClient(configuration: .init(connectTimeout: .seconds(5), timeout: .seconds(15), logger: logger))
+        http = NIOHTTPClient(connectTimeout: .seconds(5), timeout: .seconds(15))
         sink = InfluxSink(
             local: configuration.stack.localInflux, central: configuration.stack.centralInflux, http: http,
             logger: logger)

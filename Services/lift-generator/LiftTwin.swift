@@ -1,6 +1,12 @@
+import DTPEssentials
 import DTPMQTT
 import DTPTwinStack
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What one tick of the Lift produces.
 struct LiftTick: Sendable {
@@ -46,7 +52,7 @@ struct LiftFleet: FleetSource {
         twins = (0..<count).map { index in
             LiftTwin(
                 simulation: LiftSimulation(seed: seed.map { $0 &+ UInt64(index) }),
-                liftID: String(format: "lift-%04d", index + 1), telemetryTopic: configuration.telemetryTopic,
+                liftID: "lift-" + (index + 1).zeroPadded(to: 4), telemetryTopic: configuration.telemetryTopic,
                 alertTopic: configuration.alertTopic)
         }
         ticks = Array(repeating: 0, count: count)

@@ -1,3 +1,4 @@
+@_exported import DTPHTTPCore
 import Foundation
 import Logging
 import Synchronization
@@ -13,7 +14,7 @@ import Synchronization
 /// let response = try await client.execute(HTTPRequest(url: "http://127.0.0.1:8080/healthz"))
 /// await client.shutdown()
 /// ```
-public final class HTTPClient: Sendable {
+public final class HTTPClient: HTTPTransport {
     /// Defaults that apply to every request of the client.
     public struct Configuration: Sendable {
         /// How long establishing a connection may take unless a request says otherwise.

@@ -1,7 +1,5 @@
-import CCurl
-
 /// A request that did not produce a response: it timed out, could not connect, was cancelled, or the
-/// transfer failed. Carries curl's own message (its error buffer) and result code.
+/// transfer failed. Carries the transport's own message (curl's error buffer) and result code.
 ///
 /// Compare with the static members (`error == .connectTimeout`), which look only at the kind, so new
 /// kinds can be added without breaking callers.
@@ -48,7 +46,7 @@ public struct HTTPClientError: Error, Equatable, CustomStringConvertible {
     public static let invalidRequest = HTTPClientError(.invalidRequest, message: "invalid request")
 
     /// The same kind of error with the details of one failure.
-    func with(curlCode: Int? = nil, message: String, request: String?) -> HTTPClientError {
+    package func with(curlCode: Int? = nil, message: String, request: String?) -> HTTPClientError {
         HTTPClientError(code, curlCode: curlCode ?? self.curlCode, message: message, request: request)
     }
 

@@ -1,10 +1,14 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// An outbound HTTP request: a value that can be built, copied and sent any number of times.
 public struct HTTPRequest: Sendable {
     /// How long the whole transfer may take.
     public enum Timeout: Sendable, Hashable {
-        /// The client's ``HTTPClient/Configuration/timeout``.
+        /// The client's default timeout.
         case clientDefault
         /// No limit: for streams that stay open, such as Server-Sent Events.
         case unlimited

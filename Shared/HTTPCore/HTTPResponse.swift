@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A complete HTTP response, its body read into memory.
 public struct HTTPResponse: Sendable {

@@ -1,6 +1,10 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
-extension HTTPClient {
+extension HTTPTransport {
     /// Sends `body` as JSON and decodes a 2xx response's JSON body as `Response`.
     ///
     /// Throws ``HTTPStatusError`` (status and body text) for a non-2xx response, ``HTTPClientError`` when

@@ -1,5 +1,10 @@
 import CZlib
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// gzip compression of write bodies through zlib.
 enum Gzip {

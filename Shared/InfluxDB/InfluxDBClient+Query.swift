@@ -1,5 +1,11 @@
-import DTPHTTP
-import Foundation
+import DTPEssentials
+import DTPHTTPCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 extension InfluxDBClient {
     /// How an InfluxQL request is sent.
@@ -110,11 +116,11 @@ extension InfluxDBClient {
 
     /// Whether InfluxDB accepts `statement` over GET: only `SELECT` without `INTO`, and `SHOW`.
     static func isReadOnly(_ statement: String) -> Bool {
-        let statements = statement.split(separator: ";").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        let statements = statement.split(separator: ";").map { $0.trimmingWhitespaceAndNewlines() }
         return statements.filter { !$0.isEmpty }.allSatisfy { text in
             let upper = text.uppercased()
             if upper.hasPrefix("SHOW ") { return true }
-            return upper.hasPrefix("SELECT ") && upper.range(of: " INTO ") == nil
+            return upper.hasPrefix("SELECT ") && !upper.contains(" INTO ")
         }
     }
 }
@@ -123,11 +129,11 @@ extension InfluxDBClient {
 public enum InfluxQL {
     /// `name` as a double-quoted identifier, so any measurement, tag or field name can be queried.
     public static func identifier(_ name: String) -> String {
-        "\"" + name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        "\"" + name.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"") + "\""
     }
 
     /// `text` as a single-quoted string literal, e.g. for `WHERE tag = '...'`.
     public static func string(_ text: String) -> String {
-        "'" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+        "'" + text.replacing("\\", with: "\\\\").replacing("'", with: "\\'") + "'"
     }
 }

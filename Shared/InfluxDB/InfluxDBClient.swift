@@ -1,9 +1,16 @@
-import DTPHTTP
-import Foundation
+import DTPEssentials
+import DTPHTTPCore
 import Logging
 
-/// A client for InfluxDB 1.x and 2.x over the shared libcurl ``HTTPClient``: line protocol writes
-/// (gzip, retries on 429/503 honouring `Retry-After`, per-line rejection reports) and InfluxQL queries.
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// A client for InfluxDB 1.x and 2.x over any ``HTTPTransport`` (the services' libcurl client, the
+/// generators' NIO one): line protocol writes (gzip, retries on 429/503 honouring `Retry-After`, per-line
+/// rejection reports) and InfluxQL queries.
 ///
 /// ```swift
 /// let influx = InfluxDBClient(configuration: config, httpClient: http)
@@ -11,17 +18,17 @@ import Logging
 /// let rows = try await influx.query("SELECT load FROM lift").series.first?.rows
 /// ```
 ///
-/// The client is a value over the HTTP client, which it does not own: share one ``HTTPClient`` per
+/// The client is a value over the HTTP client, which it does not own: share one client per
 /// process and shut it down yourself. For streams of points use ``makeWriter(batchSize:flushInterval:)``.
 public struct InfluxDBClient: Sendable {
     /// The settings the client was made with.
     public let configuration: InfluxDBConfiguration
-    let http: HTTPClient
+    let http: any HTTPTransport
     let logger: Logger
 
     /// A client for the server `configuration` names, sending through `httpClient`.
     public init(
-        configuration: InfluxDBConfiguration, httpClient: HTTPClient, logger: Logger = Logger(label: "dtp.influxdb")
+        configuration: InfluxDBConfiguration, httpClient: any HTTPTransport, logger: Logger = Logger(label: "dtp.influxdb")
     ) {
         self.configuration = configuration
         self.http = httpClient
@@ -149,16 +156,11 @@ public struct InfluxDBClient: Sendable {
     /// `Retry-After` as a delay: delta-seconds, or an HTTP date (RFC 9110), in the past meaning now; nil
     /// when it is neither.
     public static func parseRetryAfter(_ value: String, now: Date = Date()) -> Duration? {
-        let text = value.trimmingCharacters(in: .whitespaces)
+        let text = value.trimmingWhitespace()
         if let seconds = Int(text), seconds >= 0 { return .seconds(seconds) }
-        for format in ["EEE, dd MMM yyyy HH:mm:ss zzz", "EEEE, dd-MMM-yy HH:mm:ss zzz", "EEE MMM d HH:mm:ss yyyy"] {
-            let formatter = DateFormatter()
-            formatter.locale = Locale(identifier: "en_US_POSIX")
-            formatter.timeZone = TimeZone(identifier: "GMT")
-            formatter.dateFormat = format
-            if let date = formatter.date(from: text) {
-                return .milliseconds(max(0, Int64((date.timeIntervalSince(now) * 1000).rounded(.up))))
-            }
+        if let seconds = HTTPDate.secondsSince1970(text) {
+            let milliseconds = (Double(seconds) - now.timeIntervalSince1970) * 1000
+            return .milliseconds(max(0, Int64(milliseconds.rounded(.up))))
         }
         return nil
     }
@@ -214,7 +216,7 @@ public struct InfluxDBClient: Sendable {
             return text
         }
         if let header = response.headers.first(name: "X-Influxdb-Error"), !header.isEmpty { return header }
-        let text = response.bodyText.trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = response.bodyText.trimmingWhitespaceAndNewlines()
         return text.isEmpty ? "HTTP status \(response.status)" : String(text.prefix(2000))
     }
 
@@ -225,10 +227,5 @@ public struct InfluxDBClient: Sendable {
         items.map { "\(encode($0.0))=\(encode($0.1))" }.joined(separator: "&")
     }
 
-    private static let unreserved = CharacterSet(
-        charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-
-    static func encode(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
-    }
+    static func encode(_ text: String) -> String { text.percentEncoded() }
 }

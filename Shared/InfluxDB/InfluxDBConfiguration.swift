@@ -1,4 +1,10 @@
-import Foundation
+import DTPEssentials
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Where InfluxDB is, how to authenticate, and how the client writes.
 ///
@@ -74,7 +80,7 @@ public struct InfluxDBConfiguration: Sendable, CustomStringConvertible {
     /// nil when `INFLUX_URL` is not set at all, so callers can tell "not configured" from "misconfigured".
     public init?(environment: [String: String] = ProcessInfo.processInfo.environment) throws(InfluxDBError) {
         func value(_ key: String) -> String? {
-            guard let text = environment[key]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+            guard let text = environment[key]?.trimmingWhitespace(), !text.isEmpty else { return nil }
             return text
         }
         guard let url = value("INFLUX_URL") else { return nil }

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A field value of a point: line protocol's five field types.
 public enum InfluxFieldValue: Sendable, Hashable {

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The answer to an InfluxQL request: one result per statement.
 public struct InfluxQueryResult: Sendable {

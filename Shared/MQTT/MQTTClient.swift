@@ -1,7 +1,13 @@
 import CMosquitto
-import Foundation
+import DTPEssentials
 import Logging
 import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// An MQTT client over libmosquitto, for DTP's ingestor and generators.
 ///
@@ -165,7 +171,7 @@ public final class MQTTClient: Sendable {
                     return
                 }
                 let core = self.core
-                Thread.detached {
+                DetachedThread.start {
                     do throws(MQTTError) {
                         try check(
                             "connect to \(configuration.host):\(configuration.port)",
@@ -251,14 +257,5 @@ struct PropertyList: @unchecked Sendable {
     func free() {
         var pointer = self.pointer
         mosquitto_property_free_all(&pointer)
-    }
-}
-
-extension Thread {
-    /// Starts `body` on a new thread.
-    fileprivate static func detached(_ body: @escaping @Sendable () -> Void) {
-        let thread = Thread(block: body)
-        thread.name = "dtp-mqtt-connect"
-        thread.start()
     }
 }

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// How an ``MQTTClient`` reaches and talks to its broker.
 ///
@@ -115,8 +119,7 @@ public struct MQTTConfiguration: Sendable, CustomStringConvertible {
         }
         self.init(
             host: host, port: components.port ?? (tls == nil ? 1883 : 8883), clientID: clientID,
-            username: components.user?.removingPercentEncoding ?? components.user,
-            password: components.password?.removingPercentEncoding ?? components.password, tls: tls)
+            username: components.user, password: components.password, tls: tls)
     }
 
     /// A configuration from `MQTT_BROKER_HOST`, `MQTT_BROKER_PORT`, `MQTT_USERNAME` and `MQTT_PASSWORD`.
@@ -155,7 +158,7 @@ public struct MQTTConfiguration: Sendable, CustomStringConvertible {
 
     /// A URL fit for an error message: any user information is dropped.
     private static func redacted(_ url: String) -> String {
-        guard let at = url.firstIndex(of: "@"), let scheme = url.range(of: "://") else { return url }
+        guard let at = url.firstIndex(of: "@"), let scheme = url.firstRange(of: "://") else { return url }
         return String(url[..<scheme.upperBound]) + "<redacted>" + String(url[at...])
     }
 }

@@ -1,5 +1,11 @@
 import CMosquitto
-import Foundation
+import DTPEssentials
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// libmosquitto's process-wide state, set up once.
 enum MosquittoLibrary {
@@ -27,10 +33,8 @@ struct MosquittoHandle: @unchecked Sendable {
 /// connect, joining the loop thread) never occupy a thread of Swift's cooperative pool.
 func onDedicatedThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
     await withCheckedContinuation { continuation in
-        let thread = Thread {
+        DetachedThread.start {
             continuation.resume(returning: body())
         }
-        thread.name = "dtp-mqtt-blocking"
-        thread.start()
     }
 }

@@ -1,5 +1,6 @@
 import DTPHTTP
 import DTPModel
+@_exported import DTPServiceRegistration
 import Foundation
 
 /// A typed client of the registry's HTTP API, for the services that write or follow the registry:

@@ -1,4 +1,9 @@
-import Foundation
+import DTPEssentials
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import Logging
 
 /// Reads a service's typed configuration from environment variables.
@@ -59,7 +64,7 @@ public struct ConfigReader: Sendable {
             report(key, "is required but not set")
             return 0
         }
-        guard let value = Int(text.trimmingCharacters(in: .whitespaces)) else {
+        guard let value = Int(text.trimmingWhitespace()) else {
             report(found, "\"\(text)\" is not a whole number")
             return `default` ?? 0
         }
@@ -79,7 +84,7 @@ public struct ConfigReader: Sendable {
             report(key, "is required but not set")
             return 0
         }
-        guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite else {
+        guard let value = Double(text.trimmingWhitespace()), value.isFinite else {
             report(found, "\"\(text)\" is not a number")
             return `default` ?? 0
         }
@@ -123,7 +128,7 @@ public struct ConfigReader: Sendable {
     /// A duration given in seconds (decimals allowed), greater than zero.
     public mutating func seconds(_ key: String, aliases: [String] = [], default: Duration) -> Duration {
         guard let (found, text) = raw([key] + aliases) else { return `default` }
-        guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite, value > 0 else {
+        guard let value = Double(text.trimmingWhitespace()), value.isFinite, value > 0 else {
             report(found, "\"\(text)\" is not a positive number of seconds")
             return `default`
         }
@@ -135,7 +140,7 @@ public struct ConfigReader: Sendable {
         _ key: String, aliases: [String] = [], separator: Character = ",", default: [String]
     ) -> [String] {
         guard let (_, text) = raw([key] + aliases) else { return `default` }
-        return text.split(separator: separator).map { $0.trimmingCharacters(in: .whitespaces) }
+        return text.split(separator: separator).map { $0.trimmingWhitespace() }
             .filter { !$0.isEmpty }
     }
 

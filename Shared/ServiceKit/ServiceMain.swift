@@ -1,4 +1,11 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Hummingbird
 import Logging
 
@@ -19,7 +26,8 @@ public enum ServiceMain {
             app = try build(&reader)
             try reader.finish()
         } catch let error as ConfigurationError {
-            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            let message = Array("\(error)\n".utf8)
+            _ = message.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
             exit(78)
         }
         try await app.runService()

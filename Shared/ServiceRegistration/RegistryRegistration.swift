@@ -1,6 +1,5 @@
-import DTPHTTP
+import DTPHTTPCore
 import DTPServiceKit
-import Foundation
 import Logging
 import ServiceLifecycle
 
@@ -69,12 +68,12 @@ public struct RegistryRegistration: Service {
     public let initialDelay: Duration
     /// The longest wait between attempts.
     public let maxDelay: Duration
-    let http: HTTPClient
+    let http: any HTTPTransport
     let logger: Logger
 
     /// A registration of `body` with the registry at `registryURL`.
     public init(
-        registryURL: String, token: Secret?, body: Body, http: HTTPClient, logger: Logger,
+        registryURL: String, token: Secret?, body: Body, http: any HTTPTransport, logger: Logger,
         initialDelay: Duration = .seconds(1), maxDelay: Duration = .seconds(60)
     ) {
         self.registryURL = registryURL.hasSuffix("/") ? String(registryURL.dropLast()) : registryURL
@@ -128,20 +127,5 @@ public struct RegistryRegistration: Service {
     static func describe(_ error: any Error) -> String {
         if let status = error as? HTTPStatusError { return "HTTP \(status.status)" }
         return "\(error)"
-    }
-}
-
-/// Keeps an ``HTTPClient`` for the life of the application and shuts it down last.
-public struct HTTPClientService: Service {
-    /// The client.
-    public let client: HTTPClient
-
-    /// Owns `client`.
-    public init(client: HTTPClient) { self.client = client }
-
-    /// Waits for shutdown, then shuts the client down.
-    public func run() async throws {
-        try? await gracefulShutdown()
-        await client.shutdown()
     }
 }

@@ -1,7 +1,12 @@
-import DTPHTTP
+import DTPHTTPCore
 import DTPServiceKit
-import Foundation
 import Logging
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Where one of the suite's own services (registry, discovery, gateway, ingestor) registers itself, so that
 /// the gateway checks its health and the portal shows its badge like any twin stack's.
@@ -39,7 +44,7 @@ public struct SelfRegistration: Sendable {
     }
 
     /// The background registration as `dtp-<service>` in `category`, or nil without a registry.
-    public func registration(category: String, http: HTTPClient, logger: Logger) -> RegistryRegistration? {
+    public func registration(category: String, http: any HTTPTransport, logger: Logger) -> RegistryRegistration? {
         guard let registryURL else { return nil }
         return RegistryRegistration(
             registryURL: registryURL, token: token,

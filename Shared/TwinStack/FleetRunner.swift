@@ -1,5 +1,10 @@
 import DTPMQTT
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What a fleet simulates: the messages of one member's tick.
 public protocol FleetSource {

@@ -1,8 +1,13 @@
 import ArgumentParser
 import DTPMQTT
 import DTPServiceKit
-import Foundation
 import Logging
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The command-line options both generators share.
 public struct GeneratorOptions: ParsableArguments, Sendable {

@@ -1,9 +1,14 @@
-import DTPHTTP
+import DTPHTTPCore
 import DTPInfluxDB
-import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Writes a generator's points to the stack's own InfluxDB and mirrors alerts to the central one.
 ///
@@ -33,7 +38,7 @@ public final class InfluxSink: Service, Sendable {
 
     /// A sink for the configured targets; either may be nil.
     public init(
-        local: InfluxDBConfiguration?, central: InfluxDBConfiguration?, http: HTTPClient, logger: Logger,
+        local: InfluxDBConfiguration?, central: InfluxDBConfiguration?, http: any HTTPTransport, logger: Logger,
         flushInterval: Duration = .seconds(1), capacity: Int = 50_000
     ) {
         self.local = local.map { InfluxDBClient(configuration: $0, httpClient: http, logger: logger) }

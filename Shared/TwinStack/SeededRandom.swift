@@ -1,4 +1,11 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A small, fast, seedable random number generator (xoshiro256**, seeded through SplitMix64).
 ///
@@ -63,8 +70,8 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         var u = unit()
         while u <= .leastNonzeroMagnitude { u = unit() }
         let v = unit()
-        let radius = (-2 * Foundation.log(u)).squareRoot()
-        spareGaussian = radius * Foundation.sin(2 * .pi * v)
-        return mean + standardDeviation * radius * Foundation.cos(2 * .pi * v)
+        let radius = (-2 * log(u)).squareRoot()
+        spareGaussian = radius * sin(2 * .pi * v)
+        return mean + standardDeviation * radius * cos(2 * .pi * v)
     }
 }

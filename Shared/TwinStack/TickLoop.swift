@@ -1,6 +1,11 @@
-import Foundation
 import Logging
 import ServiceLifecycle
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Runs a generator's tick at a fixed interval until graceful shutdown.
 ///

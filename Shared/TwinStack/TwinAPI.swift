@@ -1,7 +1,12 @@
 import DTPServiceKit
-import Foundation
 import HTTPTypes
 import Hummingbird
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Helpers for the generators' JSON API.
 public enum TwinAPI {
@@ -29,7 +34,7 @@ public enum TwinAPI {
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch {
-            throw APIError.badRequest("the body is not the expected JSON: \(error.localizedDescription)")
+            throw APIError.badRequest("the body is not the expected JSON: \(error)")
         }
     }
 }

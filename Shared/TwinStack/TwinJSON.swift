@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The JSON encoding of payloads and API answers: sorted keys, so payloads are stable byte for byte.
 public enum TwinJSON {

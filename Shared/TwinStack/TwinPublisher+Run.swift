@@ -1,9 +1,14 @@
 import DTPMQTT
-import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
 import CoreMetrics
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 extension TwinPublisher {
     /// Connects and publishes until graceful shutdown (or cancellation), then disconnects.

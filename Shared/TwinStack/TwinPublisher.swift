@@ -1,10 +1,15 @@
 import DTPMQTT
-import Foundation
 import Logging
 import CoreMetrics
 import Metrics
 import ServiceLifecycle
 import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Publishes a generator's messages over MQTT and keeps simulating through broker outages.
 ///

@@ -1,6 +1,11 @@
-import Foundation
 import HTTPTypes
 import Hummingbird
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The UI assets both generators serve, and small helpers for their JSON API.
 public enum TwinStackAssets {

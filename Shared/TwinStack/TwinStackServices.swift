@@ -1,17 +1,18 @@
-import DTPHTTP
-import DTPRegistryClient
+import DTPHTTPCore
+import DTPServiceRegistration
 import Logging
 import ServiceLifecycle
 
 /// The services every twin stack runs before its own tick loops.
 public enum TwinStackServices {
-    /// The HTTP client (first, so it is stopped last), the publisher, the InfluxDB sink, and the registry
-    /// registration of `name` as `twinRef` when a registry is configured.
+    /// The publisher, the InfluxDB sink, and the registry registration of `name` as `twinRef` when a
+    /// registry is configured. (The generators' HTTP client holds no connections between calls, so it needs
+    /// no service of its own to close them.)
     public static func common(
-        name: String, twinRef: String, settings: TwinStackSettings, http: HTTPClient, publisher: TwinPublisher,
+        name: String, twinRef: String, settings: TwinStackSettings, http: any HTTPTransport, publisher: TwinPublisher,
         sink: InfluxSink, logger: Logger
     ) -> [any Service] {
-        var services: [any Service] = [HTTPClientService(client: http), publisher, sink]
+        var services: [any Service] = [publisher, sink]
         if let registry = settings.registryURL {
             services.append(
                 RegistryRegistration(

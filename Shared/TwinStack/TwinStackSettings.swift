@@ -1,7 +1,12 @@
 import DTPInfluxDB
 import DTPMQTT
 import DTPServiceKit
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The settings both generators share, read once from the environment through a ``ConfigReader`` so
 /// that one message names every bad variable.

@@ -1,5 +1,10 @@
 import DTPInfluxDB
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 extension TwinTimestamp {
     /// The InfluxDB timestamp (nanoseconds) of a point made at `date`: whole microseconds, like `ts`.

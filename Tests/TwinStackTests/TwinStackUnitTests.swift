@@ -23,6 +23,18 @@ import Testing
         #expect(abs(back.timeIntervalSince1970 - date.timeIntervalSince1970) < 0.000002)
     }
 
+    @Test func timestampsReadOffsetsZuluAndWholeSecondsAndRefuseTheRest() throws {
+        let base = 1_795_949_650.0  // 2026-11-29T10:54:10Z
+        #expect(TwinTimestamp.date("2026-11-29T10:54:10Z")?.timeIntervalSince1970 == base)
+        #expect(TwinTimestamp.date("2026-11-29T11:54:10.5+01:00")?.timeIntervalSince1970 == base + 0.5)
+        #expect(TwinTimestamp.date("2026-11-29T05:24:10-05:30")?.timeIntervalSince1970 == base)
+        for bad in ["", "2026-11-29", "2026-11-29T10:54:10", "2026-13-29T10:54:10Z", "2026-11-29T10:54:10.Z",
+            "2026-11-29T10:54:10+0100", "2026-11-29T10:54:10Z trailing"]
+        {
+            #expect(TwinTimestamp.date(bad) == nil, "\(bad)")
+        }
+    }
+
     @Test func theWindowKeepsTheLastHourInOrder() {
         let window = TimeWindow<Int>(retention: 60, capacity: 1_000)
         let start = Date(timeIntervalSince1970: 1_000)

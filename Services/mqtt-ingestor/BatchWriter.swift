@@ -1,18 +1,25 @@
 import CoreMetrics
 import DTPInfluxDB
 import DTPPostgres
+import Dispatch
 import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Reads the spool in order, maps each batch, writes it to Postgres and InfluxDB at the same time
-/// (retrying each with backoff until it succeeds), and only then releases the spool behind it.
+/// Reads the spool in order, maps it into batches, writes each batch to Postgres and InfluxDB at the same
+/// time (retrying each with backoff until it succeeds), and only then releases the spool behind it.
 ///
-/// A batch is at most `DTP_INGEST_BATCH_ROWS` messages and waits at most `DTP_INGEST_BATCH_MS` to fill.
-/// While a store is down the batch is retried (100 ms doubling to `DTP_INGEST_RETRY_MAX_SECONDS`) and the
-/// spool grows behind it; on recovery it drains in full batches. On SIGTERM the writer keeps going until
-/// the closed spool is empty or `DTP_INGEST_DRAIN_SECONDS` passed; what is left stays in the spool for the
+/// Two stages run side by side, so the process's CPU work overlaps the stores' round trips: a thread of its
+/// own reads and maps the spool into the next batch (and encodes its COPY rows) while the store loop writes
+/// the batch before it. At most two batches are in memory: the one being stored and the one being filled.
+///
+/// A batch is at most `DTP_INGEST_BATCH_ROWS` messages. A partial batch goes to the stores once they are
+/// idle and either its first message waited `DTP_INGEST_BATCH_MS` or the stream paused (nothing new for
+/// ``quietGap``), so a burst is stored as soon as it ended while a steady stream forms full batches. While
+/// a store is down the batch is retried (100 ms doubling to `DTP_INGEST_RETRY_MAX_SECONDS`) and the spool
+/// grows behind it; on recovery it drains in full batches. On SIGTERM the writer keeps going until the
+/// closed spool is empty or `DTP_INGEST_DRAIN_SECONDS` passed; what is left stays in the spool for the
 /// next start.
 struct BatchWriter: Service {
     let journal: Journal
@@ -28,17 +35,30 @@ struct BatchWriter: Service {
     let syncInterval: Duration
     let logger: Logger
 
+    /// How long the stream must pause before a partial batch is stored (at most `DTP_INGEST_BATCH_MS`).
+    var quietGap: Duration { min(.milliseconds(2), batchInterval) }
+
+    /// How many records the reading thread takes from the spool at a time.
+    static let readChunk = 512
+
     func run() async throws {
-        let stopping = StopFlag()
+        let shutdown = Shutdown(drainTimeout: drainTimeout)
+        let queue = BatchQueue()
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await syncLoop() }
-                let position = await writeLoop(stopping)
+                let reader = startReading(into: queue, shutdown: shutdown)
+                let position = await storeLoop(queue, shutdown: shutdown)
+                // The reader may wait to hand over a batch nobody will take any more.
+                queue.finish()
+                journal.wakeReader()
+                await reader.finished()
                 group.cancelAll()
                 journal.discardIfDrained(at: position)
             }
         } onGracefulShutdown: {
-            stopping.set()
+            shutdown.begin()
+            journal.wakeReader()
         }
         journal.sync()
     }
@@ -54,142 +74,42 @@ struct BatchWriter: Service {
         }
     }
 
-    /// Returns the position up to which everything is stored.
-    private func writeLoop(_ stopping: StopFlag) async -> Journal.Position {
+    // MARK: Storing
+
+    /// Stores the batches the reader hands over, in order; returns the position up to which everything
+    /// is stored.
+    private func storeLoop(_ queue: BatchQueue, shutdown: Shutdown) async -> Journal.Position {
         var position = journal.start
-        var drainDeadline: ContinuousClock.Instant?
-        let cache = ResolutionCache()
-        // The next batch, read and mapped while the one before it was being stored.
-        var upcoming: Prepared?
-        // No message is judged before the registry's twins are known.
-        while !catalog.isLoaded && !stopping.isSet {
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        while true {
-            if stopping.isSet {
-                if drainDeadline == nil { drainDeadline = .now + drainTimeout }
-                if !catalog.isLoaded { break }
-                if journal.isClosed && position >= journal.end { break }
-                if let drainDeadline, .now > drainDeadline {
-                    logger.warning(
-                        "stopping before the spool drained; it is replayed at the next start",
-                        metadata: ["bytes": "\(journal.byteCount)"])
-                    break
-                }
-            }
-            let batch: Prepared
-            if let prepared = upcoming {
-                batch = prepared
-                upcoming = nil
-            } else {
-                if position >= journal.end {
-                    await journal.waitForData(beyond: position, timeout: .milliseconds(100))
-                    continue
-                }
-                guard let prepared = await prepare(from: position, linger: !stopping.isSet, cache: cache) else {
-                    try? await Task.sleep(for: .seconds(1))
-                    continue
-                }
-                batch = prepared
-            }
-            // Stores this batch while the next one is read and mapped: the two use different resources
-            // (the stores; this process's CPU and the spool), so a steady stream flows through both.
+        let journal = self.journal
+        while let batch = await queue.take(whenIdle: { journal.wakeReader() }) {
             let started = ContinuousClock.now
-            let after = batch.next
-            async let next: Prepared? = after < journal.end ? prepare(from: after, linger: false, cache: cache) : nil
-            let stored = await store(batch.messages, stopping: stopping, deadline: drainDeadline)
-            let prepared = await next
-            guard stored else { continue }
+            guard await store(batch, shutdown: shutdown) else { break }
             journal.release(upTo: batch.next)
             position = batch.next
-            upcoming = prepared
-            record(batch.messages, undeclared: batch.undeclared, started: started, newest: batch.newest)
+            record(batch, started: started)
         }
         return position
     }
 
-    /// A batch read from the spool and mapped.
-    struct Prepared: Sendable {
-        var messages: [MappedMessage]
-        var undeclared: Int
-        /// The spool position after its last record.
-        var next: Journal.Position
-        /// When its newest message was received.
-        var newest: Int64?
-    }
-
-    /// Reads a batch from `position` (waiting up to `DTP_INGEST_BATCH_MS` for a batch to fill when
-    /// `linger`) and maps it; nil when the spool cannot be read.
-    private func prepare(from position: Journal.Position, linger: Bool, cache: ResolutionCache) async -> Prepared? {
-        let limit = batchMessages
-        guard var (records, next) = await readBatch(journal, from: position, limit: limit) else { return nil }
-        // A batch that is not full waits for more until its first message is batchInterval old.
-        if linger, records.count < limit, let first = records.first {
-            let age = Duration.microseconds(Self.nowMicros() - first.receivedAt)
-            if age < batchInterval {
-                try? await Task.sleep(for: batchInterval - age)
-                if let (more, after) = await readBatch(journal, from: next, limit: limit - records.count) {
-                    records += more
-                    next = after
-                }
-            }
-        }
-        let snapshot = catalog.catalog
-        var messages: [MappedMessage] = []
-        messages.reserveCapacity(records.count)
-        var undeclared = 0
-        for record in records {
-            let resolution = cache.resolve(record.topic, in: snapshot)
-            guard resolution.stream != nil else {
-                undeclared += 1
-                continue
-            }
-            messages.append(mapper.map(record, resolution: resolution))
-        }
-        return Prepared(messages: messages, undeclared: undeclared, next: next, newest: records.last?.receivedAt)
-    }
-
-    /// Reads from the spool on a thread of its own (file reads block).
-    private func readBatch(_ journal: Journal, from: Journal.Position, limit: Int) async -> (
-        [JournalRecord], Journal.Position
-    )? {
-        let logger = self.logger
-        return await onThread {
-            do {
-                return try journal.read(from: from, maxRecords: limit)
-            } catch {
-                logger.error("cannot read the spool", metadata: ["error": "\(error)"])
-                return nil
-            }
-        }
-    }
-
-    /// Writes to both stores, retrying; false when it gave up because the drain deadline passed.
     /// Writes to both stores at once, each retried on its own; false when it gave up because the drain
     /// deadline passed.
-    private func store(
-        _ messages: [MappedMessage], stopping: StopFlag, deadline: ContinuousClock.Instant?
-    ) async -> Bool {
-        guard !messages.isEmpty else { return true }
-        async let postgresDone = retrying("postgres", stopping: stopping, deadline: deadline) {
+    private func store(_ batch: PreparedBatch, shutdown: Shutdown) async -> Bool {
+        guard !batch.messages.isEmpty else { return true }
+        async let postgresDone = retrying("postgres", shutdown: shutdown) {
             do {
-                try await postgres.write(messages)
-            } catch  where PostgresSink.isDataError(error) {
-                await writeOneByOne(messages)
+                try await postgres.write(batch.rows)
+            } catch where PostgresSink.isDataError(error) {
+                await writeOneByOne(batch.messages)
             } catch {
                 metrics.postgresFailures.increment()
                 throw error
             }
         }
         var influxDone = true
-        if let influx {
-            let points = messages.compactMap { message -> InfluxPoint? in
-                if case .stored(let stored) = message.content { return stored.point }
-                return nil
-            }
-            influxDone = await retrying("influxdb", stopping: stopping, deadline: deadline) {
+        if let influx, !batch.points.isEmpty {
+            influxDone = await retrying("influxdb", shutdown: shutdown) {
                 do {
-                    if case .refused(let count) = try await influx.write(points) {
+                    if case .refused(let count) = try await influx.write(batch.points) {
                         metrics.influxRefused.increment(by: count)
                     }
                 } catch {
@@ -205,8 +125,7 @@ struct BatchWriter: Service {
     /// Runs `operation` until it succeeds, pausing 100 ms doubling to the configured maximum between
     /// attempts; false when shutting down past the drain deadline.
     private func retrying(
-        _ store: String, stopping: StopFlag, deadline: ContinuousClock.Instant?,
-        _ operation: @Sendable () async throws -> Void
+        _ store: String, shutdown: Shutdown, _ operation: @Sendable () async throws -> Void
     ) async -> Bool {
         var delay = Duration.milliseconds(100)
         var failures = 0
@@ -224,7 +143,7 @@ struct BatchWriter: Service {
                     logger.warning(
                         "store write failed; retrying", metadata: ["store": "\(store)", "error": "\(error)"])
                 }
-                if stopping.isSet, let deadline, .now > deadline { return false }
+                if shutdown.isPastDeadline { return false }
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, retryMaxDelay)
             }
@@ -249,15 +168,14 @@ struct BatchWriter: Service {
         }
     }
 
-    private func record(_ messages: [MappedMessage], undeclared: Int, started: ContinuousClock.Instant, newest: Int64?)
-    {
+    private func record(_ batch: PreparedBatch, started: ContinuousClock.Instant) {
         metrics.flushLatency.recordNanoseconds(Int64((ContinuousClock.now - started) / .nanoseconds(1)))
-        metrics.batchSize.record(messages.count + undeclared)
-        if undeclared > 0 { metrics.undeclared.increment(by: undeclared) }
-        if let newest { metrics.lag.record(Double(Self.nowMicros() - newest) / 1_000_000) }
+        metrics.batchSize.record(batch.messages.count + batch.undeclared)
+        if batch.undeclared > 0 { metrics.undeclared.increment(by: batch.undeclared) }
+        if let newest = batch.newest { metrics.lag.record(Double(Self.nowMicros() - newest) / 1_000_000) }
         var perStream: [String: (received: Int, stored: Int)] = [:]
         var rejected: [String: [String: Int]] = [:]
-        for message in messages {
+        for message in batch.messages {
             var entry = perStream[message.stream] ?? (0, 0)
             entry.received += 1
             switch message.content {
@@ -274,7 +192,275 @@ struct BatchWriter: Service {
         }
     }
 
+    // MARK: Reading
+
+    /// Starts the reading thread: it reads and maps the spool into batches for `queue`, and ends once the
+    /// closed spool is read to its end, the drain deadline passed, or the queue was finished.
+    private func startReading(into queue: BatchQueue, shutdown: Shutdown) -> ThreadCompletion {
+        let completion = ThreadCompletion()
+        let thread = Thread { [self] in
+            readLoop(into: queue, shutdown: shutdown)
+            queue.finish()
+            completion.complete()
+        }
+        thread.name = "dtp-ingest-read"
+        thread.start()
+        return completion
+    }
+
+    private func readLoop(into queue: BatchQueue, shutdown: Shutdown) {
+        // No message is judged before the registry's twins are known.
+        while !catalog.isLoaded && !shutdown.isStarted { usleep(20_000) }
+        guard catalog.isLoaded else { return }
+        let cache = ResolutionCache()
+        var position = journal.start
+        var batch = BatchBuilder(postgres: postgres, hasInflux: influx != nil)
+        // When the batch got its first message, and when it last grew.
+        var opened = ContinuousClock.now
+        var grew = ContinuousClock.now
+        while !shutdown.isPastDeadline && !queue.isFinished {
+            let room = batchMessages - batch.count
+            if room > 0 {
+                let records: [JournalRecord]
+                let next: Journal.Position
+                do {
+                    (records, next) = try journal.read(from: position, maxRecords: min(room, Self.readChunk))
+                } catch {
+                    logger.error("cannot read the spool", metadata: ["error": "\(error)"])
+                    usleep(1_000_000)
+                    continue
+                }
+                if !records.isEmpty {
+                    if batch.count == 0 { opened = .now }
+                    grew = .now
+                    map(records, into: &batch, cache: cache)
+                    position = next
+                    if batch.count < batchMessages { continue }
+                }
+            }
+            if batch.count == 0 {
+                if shutdown.isStarted && journal.isClosed && position >= journal.end { return }
+                journal.waitForAppend(from: position, timeout: .milliseconds(100))
+                continue
+            }
+            // A batch, and nothing more to read at the moment.
+            let now = ContinuousClock.now
+            let due =
+                batch.count >= batchMessages || shutdown.isStarted || now - opened >= batchInterval
+                || now - grew >= quietGap
+            if due && (batch.count >= batchMessages || queue.isConsumerWaiting) {
+                guard queue.put(batch.finish(next: position)) else { return }
+                batch = BatchBuilder(postgres: postgres, hasInflux: influx != nil)
+                continue
+            }
+            // Let more arrive: read every millisecond rather than woken by every append (or at once when
+            // the store loop becomes idle and wakes this thread).
+            journal.pause(.milliseconds(1))
+        }
+    }
+
+    /// Maps `records` into `batch`.
+    private func map(_ records: [JournalRecord], into batch: inout BatchBuilder, cache: ResolutionCache) {
+        let snapshot = catalog.catalog
+        for record in records {
+            let resolution = cache.resolve(record.topic, in: snapshot)
+            guard resolution.stream != nil else {
+                batch.addUndeclared(record)
+                continue
+            }
+            batch.add(mapper.map(record, resolution: resolution))
+        }
+    }
+
     static func nowMicros() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000) }
+}
+
+/// A batch read from the spool, mapped, and encoded for the stores.
+struct PreparedBatch: Sendable {
+    var messages: [MappedMessage]
+    /// The Postgres rows, encoded by the reading thread.
+    var rows: PostgresSink.Rows
+    /// The InfluxDB points.
+    var points: [InfluxPoint]
+    var undeclared: Int
+    /// The spool position after its last record.
+    var next: Journal.Position
+    /// When its newest message was received.
+    var newest: Int64?
+}
+
+/// A batch being filled by the reading thread.
+struct BatchBuilder {
+    private var messages: [MappedMessage] = []
+    private var rows: PostgresSink.Rows
+    private var points: [InfluxPoint] = []
+    private var undeclared = 0
+    private var newest: Int64?
+    private let hasInflux: Bool
+
+    init(postgres: PostgresSink, hasInflux: Bool) {
+        rows = postgres.rows()
+        self.hasInflux = hasInflux
+    }
+
+    /// Messages in the batch, undeclared ones included.
+    var count: Int { messages.count + undeclared }
+
+    mutating func add(_ message: MappedMessage) {
+        rows.add(message)
+        if hasInflux, case .stored(let stored) = message.content, let point = stored.point { points.append(point) }
+        newest = max(newest ?? message.receivedAt, message.receivedAt)
+        messages.append(message)
+    }
+
+    mutating func addUndeclared(_ record: JournalRecord) {
+        undeclared += 1
+        newest = max(newest ?? record.receivedAt, record.receivedAt)
+    }
+
+    func finish(next: Journal.Position) -> PreparedBatch {
+        PreparedBatch(
+            messages: messages, rows: rows, points: points, undeclared: undeclared, next: next, newest: newest)
+    }
+}
+
+/// The hand-over between the reading thread (which blocks) and the store loop (which awaits): one batch
+/// at a time.
+final class BatchQueue: Sendable {
+    private struct State {
+        var ready: PreparedBatch?
+        var consumer: CheckedContinuation<PreparedBatch?, Never>?
+        var producerWaiting = false
+        var finished = false
+    }
+
+    private let state = Mutex(State())
+    /// Wakes a producer waiting for the previous batch to be taken.
+    private let space = DispatchSemaphore(value: 0)
+
+    /// Whether the store loop waits for a batch (the stores are idle).
+    var isConsumerWaiting: Bool { state.withLock { $0.consumer != nil } }
+
+    /// Whether ``finish()`` was called.
+    var isFinished: Bool { state.withLock { $0.finished } }
+
+    /// Hands `batch` over, blocking the calling thread while the one before is not taken yet; false once
+    /// the queue is finished (the batch is dropped: its messages stay in the spool).
+    func put(_ batch: PreparedBatch) -> Bool {
+        while true {
+            enum Step {
+                case handed(CheckedContinuation<PreparedBatch?, Never>?)
+                case wait
+                case finished
+            }
+            let step = state.withLock { state -> Step in
+                if state.finished { return .finished }
+                if let consumer = state.consumer {
+                    state.consumer = nil
+                    return .handed(consumer)
+                }
+                if state.ready == nil {
+                    state.ready = batch
+                    return .handed(nil)
+                }
+                state.producerWaiting = true
+                return .wait
+            }
+            switch step {
+            case .handed(let consumer):
+                consumer?.resume(returning: batch)
+                return true
+            case .finished:
+                return false
+            case .wait:
+                space.wait()
+            }
+        }
+    }
+
+    /// The next batch, waiting for one (after calling `whenIdle`); nil once finished and empty.
+    func take(whenIdle: () -> Void) async -> PreparedBatch? {
+        await withCheckedContinuation { (continuation: CheckedContinuation<PreparedBatch?, Never>) in
+            enum Step {
+                case now(PreparedBatch?, wakeProducer: Bool)
+                case waiting
+            }
+            let step = state.withLock { state -> Step in
+                if let ready = state.ready {
+                    state.ready = nil
+                    defer { state.producerWaiting = false }
+                    return .now(ready, wakeProducer: state.producerWaiting)
+                }
+                if state.finished { return .now(nil, wakeProducer: false) }
+                state.consumer = continuation
+                return .waiting
+            }
+            switch step {
+            case .now(let batch, let wakeProducer):
+                if wakeProducer { space.signal() }
+                continuation.resume(returning: batch)
+            case .waiting:
+                whenIdle()
+            }
+        }
+    }
+
+    /// Ends the hand-over: a waiting consumer gets nil, a waiting producer false, and so do later calls
+    /// (a batch already handed over is still taken).
+    func finish() {
+        let (consumer, producerWaiting) = state.withLock { state in
+            state.finished = true
+            defer {
+                state.consumer = nil
+                state.producerWaiting = false
+            }
+            return (state.consumer, state.producerWaiting)
+        }
+        consumer?.resume(returning: nil)
+        if producerWaiting { space.signal() }
+    }
+}
+
+/// When graceful shutdown began, and whether the drain deadline after it has passed.
+final class Shutdown: Sendable {
+    private let started = Mutex<ContinuousClock.Instant?>(nil)
+    let drainTimeout: Duration
+
+    init(drainTimeout: Duration) { self.drainTimeout = drainTimeout }
+
+    func begin() { started.withLock { $0 = $0 ?? .now } }
+
+    var isStarted: Bool { started.withLock { $0 != nil } }
+
+    /// Shutting down and `drainTimeout` passed since it began.
+    var isPastDeadline: Bool {
+        guard let start = started.withLock({ $0 }) else { return false }
+        return ContinuousClock.now - start > drainTimeout
+    }
+}
+
+/// Lets a task await the end of a thread.
+final class ThreadCompletion: Sendable {
+    private let state = Mutex<(done: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+
+    func complete() {
+        let waiter = state.withLock { state in
+            state.done = true
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+
+    func finished() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { state in
+                if !state.done { state.waiter = continuation }
+                return state.done
+            }
+            if done { continuation.resume() }
+        }
+    }
 }
 
 /// Topic resolutions of one catalog generation, so a steady stream resolves each topic once.

@@ -19,6 +19,10 @@ struct InfluxSink: Sendable {
     /// Writes `points`. Throws when InfluxDB is unreachable or failing (the caller retries); returns
     /// `.refused` when the server refused points for their content, which no retry would change.
     func write(_ points: [InfluxPoint]) async throws -> Outcome {
+        try await write(points, databaseCreated: false)
+    }
+
+    private func write(_ points: [InfluxPoint], databaseCreated: Bool) async throws -> Outcome {
         guard !points.isEmpty else { return .written }
         do {
             try await client.write(points)
@@ -30,10 +34,11 @@ struct InfluxSink: Sendable {
             case .badRequest, .invalidPoint, .tooLarge:
                 logger.error("InfluxDB refused a batch", metadata: ["error": "\(error)", "points": "\(points.count)"])
                 return .refused(points.count)
-            case .notFound where client.configuration.api == .v1:
-                // The 1.x database went missing (or never existed): create it, then let the caller retry.
+            case .notFound where client.configuration.api == .v1 && !databaseCreated:
+                // The 1.x database went missing (or never existed): create it and write again at once (a
+                // second failure goes to the caller, who retries with backoff).
                 try await client.createDatabase(client.configuration.database)
-                throw error
+                return try await write(points, databaseCreated: true)
             default:
                 throw error
             }

@@ -115,6 +115,12 @@ struct IngestorConfig: Sendable {
         } catch {
             reader.report("INFLUX_URL", "\(error)")
         }
+        if var configuration = influx {
+            // Compressing a write body costs more CPU (here and in InfluxDB) than it saves on the loopback.
+            configuration.gzip = reader.bool(
+                "DTP_INGEST_INFLUX_GZIP", default: !Self.isLoopback(URLComponents(string: configuration.url)?.host))
+            influx = configuration
+        }
         registryURL = reader.optionalString("DTP_REGISTRY_URL").map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         if registryURL != nil {
             registryToken = reader.secret("DTP_SERVICE_TOKEN_INGESTOR", minimumLength: 1)
@@ -145,6 +151,12 @@ struct IngestorConfig: Sendable {
                 reader.report(key, "must be an interval such as '7 days'")
             }
         }
+    }
+
+    /// Whether `host` names this machine.
+    static func isLoopback(_ host: String?) -> Bool {
+        guard let host = host?.lowercased() else { return false }
+        return host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
     }
 
     /// The folder of this client's spool: replicas sharing `DTP_SPOOL_DIR` never share a spool.

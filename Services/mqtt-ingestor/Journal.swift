@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Logging
 import Synchronization
@@ -42,8 +43,9 @@ final class Journal: Sendable {
         var totalBytes: Int64 = 0
         var closed = false
         var dirty = false
-        var waiter: CheckedContinuation<Void, Never>?
-        var waiterID = 0
+        /// The batch writer's reading thread sleeps in ``waitForAppend(from:timeout:)`` and
+        /// wants a signal from the next append.
+        var readerSleeping = false
     }
 
     let directory: String
@@ -52,6 +54,8 @@ final class Journal: Sendable {
     /// Where unprocessed data began when the process started (the replay of a previous run).
     let start: Position
     private let state: Mutex<State>
+    /// Wakes the reading thread: signalled by an append, by ``close()`` and by ``wakeReader()``.
+    private let readerWakeup = DispatchSemaphore(value: 0)
     private let lockFD: Int32
     private let logger: Logger
 
@@ -129,19 +133,19 @@ final class Journal: Sendable {
                 continue
             case .write: break
             }
-            let (ok, waiter) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
+            let (ok, wakeReader) = state.withLock { state -> (Bool, Bool) in
                 if state.activeSize > 0 && state.activeSize + count > segmentBytes {
-                    guard rotate(&state) else { return (false, nil) }
+                    guard rotate(&state) else { return (false, false) }
                 }
-                guard writeAll(state.fd, bytes) else { return (false, nil) }
+                guard writeAll(state.fd, bytes) else { return (false, false) }
                 state.activeSize += count
                 state.totalBytes += count
                 state.sizes[state.active] = state.activeSize
                 state.dirty = true
-                defer { state.waiter = nil }
-                return (true, state.waiter)
+                defer { state.readerSleeping = false }
+                return (true, state.readerSleeping)
             }
-            waiter?.resume()
+            if wakeReader { readerWakeup.signal() }
             if !ok { logger.error("cannot append to the spool", metadata: ["error": "\(Self.errorText())"]) }
             return ok
         }
@@ -174,12 +178,35 @@ final class Journal: Sendable {
 
     /// Stops intake: later appends return false, and one waiting for room returns false.
     func close() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.closed = true
-            defer { state.waiter = nil }
-            return state.waiter
+        state.withLock { $0.closed = true }
+        readerWakeup.signal()
+    }
+
+    /// Wakes the reading thread from ``waitForAppend(from:timeout:)`` (something else it
+    /// watches changed).
+    func wakeReader() {
+        readerWakeup.signal()
+    }
+
+    /// Blocks the calling thread (never a cooperative one) while nothing lies beyond `position`, until
+    /// something is appended, ``wakeReader()`` is called, or `timeout` passed. It may return early: callers
+    /// look again at what they wait for.
+    func waitForAppend(from position: Position, timeout: Duration) {
+        let mustWait = state.withLock { state -> Bool in
+            guard Position(segment: state.active, offset: state.activeSize) <= position else { return false }
+            // Once closed nothing is appended any more: only wakeReader() (or the time) ends the wait.
+            if !state.closed { state.readerSleeping = true }
+            return true
         }
-        waiter?.resume()
+        guard mustWait else { return }
+        pause(timeout)
+    }
+
+    /// Blocks the calling thread (never a cooperative one) for `timeout`, or until ``close()`` or
+    /// ``wakeReader()`` is called, whatever is appended meanwhile.
+    func pause(_ timeout: Duration) {
+        let nanoseconds = max(0, Int(timeout / .nanoseconds(1)))
+        _ = readerWakeup.wait(timeout: .now() + .nanoseconds(nanoseconds))
     }
 
     /// After a drain to `position` == ``end`` of a closed spool: deletes every segment, so the next start
@@ -222,48 +249,6 @@ final class Journal: Sendable {
     /// The number of segment files.
     var segmentCount: Int { state.withLock { $0.sizes.count } }
 
-    /// Waits until data lies beyond `position`, or `timeout` passed, or the spool was closed.
-    func waitForData(beyond position: Position, timeout: Duration) async {
-        if end > position { return }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.parkUntilAppend(beyond: position) }
-            group.addTask { try? await Task.sleep(for: timeout) }
-            await group.next()
-            group.cancelAll()
-        }
-    }
-
-    private func parkUntilAppend(beyond position: Position) async {
-        let id = state.withLock { state -> Int in
-            state.waiterID += 1
-            return state.waiterID
-        }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLock { state -> Bool in
-                    if Position(segment: state.active, offset: state.activeSize) > position || state.closed
-                        || Task.isCancelled || state.waiterID != id
-                    {
-                        return true
-                    }
-                    let previous = state.waiter
-                    state.waiter = continuation
-                    previous?.resume()
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        } onCancel: {
-            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-                guard state.waiterID == id else { return nil }
-                state.waiterID += 1
-                defer { state.waiter = nil }
-                return state.waiter
-            }
-            waiter?.resume()
-        }
-    }
-
     /// Reads up to `maxRecords` whole records from `position`, never beyond ``end``; returns them with the
     /// position after the last one. Runs blocking file reads: call it off the cooperative pool.
     func read(from position: Position, maxRecords: Int, maxBytes: Int = 8 << 20) throws -> (
@@ -271,7 +256,9 @@ final class Journal: Sendable {
     ) {
         var position = position
         var records: [JournalRecord] = []
-        var chunk = maxBytes
+        // Read about what `maxRecords` records take, not the whole rest of the segment: a writer that is
+        // behind asks for a few hundred records out of megabytes.
+        var chunk = min(maxBytes, max(64 << 10, maxRecords * 512))
         while records.count < maxRecords {
             let (sizes, active) = state.withLock { ($0.sizes, $0.active) }
             let size = sizes[position.segment] ?? 0
@@ -317,7 +304,7 @@ final class Journal: Sendable {
                     metadata: ["segment": "\(position.segment)", "offset": "\(position.offset)"])
                 position.offset = size
             }
-            chunk = max(maxBytes, needed)
+            chunk = max(chunk, needed)
         }
         return (records, position)
     }

@@ -50,33 +50,42 @@ struct MessageMapper: Sendable {
         if payload.count > maxPayloadBytes {
             return reject("too_large", "payload of \(payload.count) bytes is over the \(maxPayloadBytes) byte limit")
         }
-        if payload.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
-            return reject("empty", "empty payload")
-        }
-        guard let text = String(validating: payload, as: UTF8.self) else {
-            return reject("not_utf8", "payload is not UTF-8")
-        }
-        if text.contains("\\u0000") || payload.contains(0) {
-            return reject("nul_character", "payload contains a NUL character, which the stores cannot hold")
-        }
-        let json: JSONValue
-        do {
-            json = try JSONValue(jsonText: text, maxDepth: 32)
-        } catch let error as JSONValue.ParseError {
-            if text.contains("NaN") || text.contains("Infinity") || error.message.contains("out of range") {
-                return reject("non_finite", "NaN or Infinity is not a JSON number")
+        let object: [String: JSONValue]
+        let text: String
+        if let flat = FlatJSON.object(payload) {
+            object = flat
+            text = String(decoding: payload, as: UTF8.self)
+        } else {
+            if payload.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+                return reject("empty", "empty payload")
             }
-            if error.message.contains("deep") || error.message.contains("nest") {
-                return reject("too_deep", "nested deeper than 32 levels")
+            guard let valid = String(validating: payload, as: UTF8.self) else {
+                return reject("not_utf8", "payload is not UTF-8")
             }
-            return reject("not_json", "not JSON: \(error)")
-        } catch {
-            return reject("not_json", "not JSON: \(error)")
+            text = valid
+            if Self.containsEscapedNUL(payload) || payload.contains(0) {
+                return reject("nul_character", "payload contains a NUL character, which the stores cannot hold")
+            }
+            let json: JSONValue
+            do {
+                json = try JSONValue(jsonText: text, maxDepth: 32)
+            } catch let error as JSONValue.ParseError {
+                if text.contains("NaN") || text.contains("Infinity") || error.message.contains("out of range") {
+                    return reject("non_finite", "NaN or Infinity is not a JSON number")
+                }
+                if error.message.contains("deep") || error.message.contains("nest") {
+                    return reject("too_deep", "nested deeper than 32 levels")
+                }
+                return reject("not_json", "not JSON: \(error)")
+            } catch {
+                return reject("not_json", "not JSON: \(error)")
+            }
+            guard case .object(let members) = json else {
+                return reject("not_object", "payload is JSON \(json.typeDescription), not an object")
+            }
+            if members.isEmpty { return reject("no_fields", "payload is an empty object") }
+            object = members
         }
-        guard case .object(let object) = json else {
-            return reject("not_object", "payload is JSON \(json.typeDescription), not an object")
-        }
-        if object.isEmpty { return reject("no_fields", "payload is an empty object") }
 
         // Time: the payload's, checked, else the time of receipt.
         var ts = record.receivedAt
@@ -203,7 +212,8 @@ struct MessageMapper: Sendable {
             }
         }
         if !fields.isEmpty {
-            let leaf = record.topic.split(separator: "/").last.map(String.init) ?? record.topic
+            let leaf = record.topic.lastIndex(of: "/").map { String(record.topic[record.topic.index(after: $0)...]) }
+                ?? record.topic
             stored.point = InfluxPoint(measurement: type ?? leaf, tags: tags, fields: fields, timestamp: ts * 1000)
         }
         if stored.observations.isEmpty && stored.event == nil && stored.point == nil {
@@ -293,16 +303,30 @@ struct MessageMapper: Sendable {
 
     /// The first 16 bytes of SHA-256 over the parts, as a UUID.
     static func key(_ kind: String, _ topic: String, _ bytes: [UInt8], receivedAt: Int64?) -> UUID {
-        var hasher = SHA256()
-        hasher.update(data: Array(kind.utf8) + [0] + Array(topic.utf8) + [0])
-        hasher.update(data: bytes)
-        if let receivedAt { withUnsafeBytes(of: receivedAt.littleEndian) { hasher.update(bufferPointer: $0) } }
-        let digest = Array(hasher.finalize())
-        return UUID(
-            uuid: (
-                digest[0], digest[1], digest[2], digest[3], digest[4], digest[5], digest[6], digest[7], digest[8],
-                digest[9], digest[10], digest[11], digest[12], digest[13], digest[14], digest[15]
-            ))
+        // One buffer, hashed once: the same bytes as hashing the parts one after the other.
+        var input: [UInt8] = []
+        input.reserveCapacity(kind.utf8.count + topic.utf8.count + bytes.count + 10)
+        input.append(contentsOf: kind.utf8)
+        input.append(0)
+        input.append(contentsOf: topic.utf8)
+        input.append(0)
+        input.append(contentsOf: bytes)
+        if let receivedAt { withUnsafeBytes(of: receivedAt.littleEndian) { input.append(contentsOf: $0) } }
+        var uuid: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        SHA256.hash(data: input).withUnsafeBytes { digest in
+            withUnsafeMutableBytes(of: &uuid) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: digest[0..<16])) }
+        }
+        return UUID(uuid: uuid)
+    }
+
+    /// Whether `payload` holds the JSON escape of NUL (`\u0000`), which the stores cannot hold either.
+    static func containsEscapedNUL(_ payload: [UInt8]) -> Bool {
+        let pattern: [UInt8] = Array("\\u0000".utf8)
+        guard payload.count >= pattern.count else { return false }
+        for start in 0...(payload.count - pattern.count) where payload[start] == 0x5C {
+            if payload[start..<(start + pattern.count)].elementsEqual(pattern) { return true }
+        }
+        return false
     }
 }
 

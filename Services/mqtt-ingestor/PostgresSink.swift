@@ -4,86 +4,88 @@ import Foundation
 import Logging
 import Synchronization
 
-/// Writes batches of mapped messages to the `telemetry` schema: in one transaction, `COPY` into temporary
-/// staging tables, then `INSERT … SELECT … ON CONFLICT DO NOTHING` into the real ones, so a message that
+/// Writes batches of mapped messages to the `telemetry` schema in one transaction, so a message that
 /// arrives again (redelivery, spool replay) is stored once. `stream_last_seen` is updated in the same
 /// transaction.
+///
+/// Observations, nearly all of the rows, are copied straight into `telemetry.observation`: when a batch
+/// holds a row that is already stored, its `COPY` fails on the primary key, the transaction rolls back,
+/// and the batch is written again the careful way, as every other table always is: `COPY` into a
+/// temporary staging table, then `INSERT … SELECT … ON CONFLICT DO NOTHING`. After such a conflict the next
+/// ``carefulBatchesAfterConflict`` batches go the careful way at once, since a replay comes in runs.
 struct PostgresSink: Sendable {
     let pool: PostgresPool
     let logger: Logger
-    /// Signals already written by this process, so a steady stream does not rewrite them every batch.
-    private let knownSignals = SignalCache()
+    /// Shared by copies of the sink.
+    private let state = SinkState()
+
+    /// How many batches after a conflict skip the direct `COPY`.
+    static let carefulBatchesAfterConflict = 16
 
     init(pool: PostgresPool, logger: Logger) {
         self.pool = pool
         self.logger = logger
     }
 
+    /// An empty set of rows, to fill with ``Rows/add(_:)`` (on any thread) and write with ``write(_:)``.
+    func rows() -> Rows {
+        Rows(known: state.knownSignals.withLock { $0 })
+    }
+
     /// Writes `messages` in one transaction. Throws the database's error; see ``isDataError(_:)``.
     func write(_ messages: [MappedMessage]) async throws {
-        var observations = CopyText()
-        var signals = CopyText()
-        var events = CopyText()
-        var rejected = CopyText()
-        var newSignals = Set<MappedMessage.Signal>()
-        var lastSeen: [LastSeenKey: (topic: String, at: Int64, count: Int)] = [:]
-        let known = knownSignals.signals.withLock { $0 }
-        for message in messages {
-            let key = message.key.uuidString.lowercased()
-            switch message.content {
-            case .rejected(let row):
-                rejected.row([
-                    CopyText.timestamp(message.receivedAt), key, message.topic, row.kind, row.reason,
-                    CopyText.bytea(row.payload), String(row.size),
-                ])
-            case .stored(let stored):
-                for observation in stored.observations {
-                    observations.row([
-                        CopyText.timestamp(observation.ts), observation.signalID, key, String(observation.value), nil,
-                        observation.twinID, observation.source, message.topic,
-                    ])
-                }
-                for signal in stored.signals where !known.contains(signal) && !newSignals.contains(signal) {
-                    newSignals.insert(signal)
-                    signals.row([signal.id, signal.name, signal.unit, signal.twinID])
-                }
-                if let event = stored.event {
-                    events.row([
-                        CopyText.timestamp(event.ts), key, String(event.severity), event.type, event.twinID,
-                        event.source, message.topic, event.body,
-                    ])
-                }
-                for (twin, stream) in stored.twins {
-                    let slot = LastSeenKey(twin: twin, stream: stream)
-                    var entry = lastSeen[slot] ?? (message.topic, message.receivedAt, 0)
-                    entry.count += 1
-                    if message.receivedAt >= entry.at { entry = (message.topic, message.receivedAt, entry.count) }
-                    lastSeen[slot] = entry
-                }
-            }
+        var rows = rows()
+        for message in messages { rows.add(message) }
+        try await write(rows)
+    }
+
+    /// Writes `rows` in one transaction. Throws the database's error; see ``isDataError(_:)``.
+    func write(_ rows: Rows) async throws {
+        guard !rows.isEmpty else { return }
+        if state.careful.load(ordering: .relaxed) > 0 {
+            state.careful.subtract(1, ordering: .relaxed)
+            try await write(rows, direct: false)
+            return
         }
+        do {
+            try await write(rows, direct: true)
+        } catch let error as PostgresError where error.sqlState == "23505" {
+            state.careful.store(Self.carefulBatchesAfterConflict, ordering: .relaxed)
+            logger.debug("a batch holds rows already stored; writing it through the staging table")
+            try await write(rows, direct: false)
+        }
+    }
+
+    private func write(_ rows: Rows, direct: Bool) async throws {
         try await pool.transaction { connection in
-            if !observations.isEmpty {
-                try await connection.executeScript(
-                    """
-                    CREATE TEMP TABLE IF NOT EXISTS stage_observation (LIKE telemetry.observation)
-                        ON COMMIT DELETE ROWS
-                    """)
-                _ = try await connection.copy(
-                    "COPY stage_observation (ts, signal_id, message_id, value_double, value_text, twin_id, source, "
-                        + "topic) FROM STDIN",
-                    chunks: observations.allChunks)
-                try await connection.executeScript(
-                    "INSERT INTO telemetry.observation SELECT * FROM stage_observation ON CONFLICT DO NOTHING")
+            if !rows.observations.isEmpty {
+                if direct {
+                    _ = try await connection.copy(
+                        "COPY telemetry.observation (ts, signal_id, message_id, value_double, value_text, twin_id, "
+                            + "source, topic) FROM STDIN",
+                        chunks: rows.observations.allChunks)
+                } else {
+                    try await connection.executeScript(
+                        """
+                        CREATE TEMP TABLE IF NOT EXISTS stage_observation (LIKE telemetry.observation)
+                            ON COMMIT DELETE ROWS
+                        """)
+                    _ = try await connection.copy(
+                        "COPY stage_observation (ts, signal_id, message_id, value_double, value_text, twin_id, "
+                            + "source, topic) FROM STDIN",
+                        chunks: rows.observations.allChunks)
+                    try await connection.executeScript(
+                        "INSERT INTO telemetry.observation SELECT * FROM stage_observation ON CONFLICT DO NOTHING")
+                }
             }
-            if !signals.isEmpty {
+            if !rows.signals.isEmpty {
                 try await connection.executeScript(
                     """
                     CREATE TEMP TABLE IF NOT EXISTS stage_signal
                         (signal_id text, name text, unit text, twin_id text) ON COMMIT DELETE ROWS
                     """)
                 _ = try await connection.copy(
-                    "COPY stage_signal (signal_id, name, unit, twin_id) FROM STDIN", chunks: signals.allChunks)
+                    "COPY stage_signal (signal_id, name, unit, twin_id) FROM STDIN", chunks: rows.signals.allChunks)
                 try await connection.executeScript(
                     """
                     INSERT INTO telemetry.signal AS s (signal_id, name, unit, twin_id)
@@ -95,27 +97,27 @@ struct PostgresSink: Sendable {
                             (EXCLUDED.name, COALESCE(EXCLUDED.unit, s.unit), COALESCE(EXCLUDED.twin_id, s.twin_id))
                     """)
             }
-            if !events.isEmpty {
+            if !rows.events.isEmpty {
                 try await connection.executeScript(
                     "CREATE TEMP TABLE IF NOT EXISTS stage_event (LIKE telemetry.event_log) ON COMMIT DELETE ROWS")
                 _ = try await connection.copy(
                     "COPY stage_event (ts, message_id, severity, type, twin_id, source, topic, body) FROM STDIN",
-                    chunks: events.allChunks)
+                    chunks: rows.events.allChunks)
                 try await connection.executeScript(
                     "INSERT INTO telemetry.event_log SELECT * FROM stage_event ON CONFLICT DO NOTHING")
             }
-            if !rejected.isEmpty {
+            if !rows.rejected.isEmpty {
                 try await connection.executeScript(
                     "CREATE TEMP TABLE IF NOT EXISTS stage_rejected (LIKE telemetry.rejected) ON COMMIT DELETE ROWS")
                 _ = try await connection.copy(
                     "COPY stage_rejected (received_at, message_id, topic, kind, reason, payload, payload_bytes) "
                         + "FROM STDIN",
-                    chunks: rejected.allChunks)
+                    chunks: rows.rejected.allChunks)
                 try await connection.executeScript(
                     "INSERT INTO telemetry.rejected SELECT * FROM stage_rejected ON CONFLICT DO NOTHING")
             }
-            if !lastSeen.isEmpty {
-                let entries = Array(lastSeen)
+            if !rows.lastSeen.isEmpty {
+                let entries = Array(rows.lastSeen)
                 try await connection.execute(
                     """
                     INSERT INTO telemetry.stream_last_seen AS l (twin_id, stream, topic, last_seen, messages)
@@ -132,10 +134,71 @@ struct PostgresSink: Sendable {
                     ])
             }
         }
-        if !newSignals.isEmpty {
-            knownSignals.signals.withLock { known in
+        if !rows.newSignals.isEmpty {
+            state.knownSignals.withLock { known in
                 if known.count > 100_000 { known.removeAll() }
-                known.formUnion(newSignals)
+                known.formUnion(rows.newSignals)
+            }
+        }
+    }
+
+    /// A batch's rows in COPY text format, encoded off the store loop (by the batch writer's reading
+    /// thread) while the batch before is being written.
+    struct Rows: Sendable {
+        var observations = CopyText()
+        var signals = CopyText()
+        var events = CopyText()
+        var rejected = CopyText()
+        var newSignals = Set<MappedMessage.Signal>()
+        var lastSeen: [LastSeenKey: (topic: String, at: Int64, count: Int)] = [:]
+        /// The signals the sink had written when these rows were started.
+        let known: Set<MappedMessage.Signal>
+
+        init(known: Set<MappedMessage.Signal>) { self.known = known }
+
+        var isEmpty: Bool {
+            observations.isEmpty && signals.isEmpty && events.isEmpty && rejected.isEmpty && lastSeen.isEmpty
+        }
+
+        /// Adds the rows of `message`.
+        mutating func add(_ message: MappedMessage) {
+            switch message.content {
+            case .rejected(let row):
+                rejected.timestamp(message.receivedAt)
+                rejected.uuid(message.key)
+                rejected.field(message.topic)
+                rejected.field(row.kind)
+                rejected.field(row.reason)
+                rejected.field(CopyText.bytea(row.payload))
+                rejected.lastField(String(row.size))
+            case .stored(let stored):
+                for observation in stored.observations {
+                    observations.timestamp(observation.ts)
+                    observations.field(observation.signalID)
+                    observations.uuid(message.key)
+                    observations.double(observation.value)
+                    observations.null()
+                    observations.field(observation.twinID)
+                    observations.field(observation.source)
+                    observations.lastField(message.topic)
+                }
+                for signal in stored.signals where !known.contains(signal) && !newSignals.contains(signal) {
+                    newSignals.insert(signal)
+                    signals.row([signal.id, signal.name, signal.unit, signal.twinID])
+                }
+                if let event = stored.event {
+                    events.row([
+                        CopyText.timestamp(event.ts), CopyText.uuid(message.key), String(event.severity), event.type,
+                        event.twinID, event.source, message.topic, event.body,
+                    ])
+                }
+                for (twin, stream) in stored.twins {
+                    let slot = LastSeenKey(twin: twin, stream: stream)
+                    var entry = lastSeen[slot] ?? (message.topic, message.receivedAt, 0)
+                    entry.count += 1
+                    if message.receivedAt >= entry.at { entry = (message.topic, message.receivedAt, entry.count) }
+                    lastSeen[slot] = entry
+                }
             }
         }
     }
@@ -154,61 +217,10 @@ struct PostgresSink: Sendable {
     }
 }
 
-/// The signals a process has written, shared by copies of the sink.
-final class SignalCache: Sendable {
-    let signals = Mutex(Set<MappedMessage.Signal>())
-}
-
-/// Rows in PostgreSQL's COPY text format, in chunks of about 256 KiB.
-struct CopyText {
-    private(set) var chunks: [[UInt8]] = []
-    private var current: [UInt8] = []
-
-    var isEmpty: Bool { chunks.isEmpty && current.isEmpty }
-
-    /// Appends a row; nil is NULL.
-    mutating func row(_ values: [String?]) {
-        for (index, value) in values.enumerated() {
-            if index > 0 { current.append(0x09) }
-            guard let value else {
-                current.append(contentsOf: [0x5C, 0x4E])
-                continue
-            }
-            for byte in value.utf8 {
-                switch byte {
-                case 0x5C: current.append(contentsOf: [0x5C, 0x5C])
-                case 0x09: current.append(contentsOf: [0x5C, 0x74])
-                case 0x0A: current.append(contentsOf: [0x5C, 0x6E])
-                case 0x0D: current.append(contentsOf: [0x5C, 0x72])
-                default: current.append(byte)
-                }
-            }
-        }
-        current.append(0x0A)
-        if current.count >= 256 * 1024 {
-            chunks.append(current)
-            current = []
-        }
-    }
-
-    /// The rows, the last chunk included.
-    var allChunks: [[UInt8]] { current.isEmpty ? chunks : chunks + [current] }
-
-    /// An ISO 8601 UTC time from microseconds since the epoch.
-    static func timestamp(_ micros: Int64) -> String {
-        Timestamp(microsecondsSinceEpoch: micros).iso8601
-    }
-
-    /// `bytea` in hex form (`\x…`); ``row(_:)`` doubles the backslash as COPY needs.
-    static func bytea(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text = [UInt8]()
-        text.reserveCapacity(2 + bytes.count * 2)
-        text.append(contentsOf: [0x5C, 0x78])
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: text, as: UTF8.self)
-    }
+/// What copies of the sink share.
+final class SinkState: Sendable {
+    /// Signals already written by this process, so a steady stream does not rewrite them every batch.
+    let knownSignals = Mutex(Set<MappedMessage.Signal>())
+    /// Batches left to write through the staging table after a conflict.
+    let careful = Atomic<Int>(0)
 }

@@ -16,6 +16,8 @@ struct AuthMiddleware: RouterMiddleware {
 
     let serviceTokens: ServiceTokens
     let signer: HS256Signer
+    /// Access tokens verified before, until they expire.
+    let verified = VerifiedTokens()
 
     func handle(
         _ request: Request, context: RegistryContext, next: (Request, RegistryContext) async throws -> Response
@@ -31,7 +33,7 @@ struct AuthMiddleware: RouterMiddleware {
             context.actor = "service:\(service)"
         } else {
             do {
-                let claims = try signer.verifyAccessToken(token)
+                let claims = try verified.claims(for: token) { try signer.verifyAccessToken($0) }
                 guard claims.isStaff else {
                     throw APIError.forbidden(
                         "You do not have permission to perform this action: only staff may call the registry "

@@ -62,12 +62,15 @@ struct EventStreamController: Sendable {
                 }
                 var last = replayFrom ?? cursor
                 try await writer.write(ByteBuffer(string: "retry: 3000\n\n"))
-                // Replay what the client missed, up to (at least) where the hub stood when it subscribed.
+                // Replay what the client missed up to where the hub stood when it subscribed; what follows
+                // comes live from the hub, which has then also applied it to the twin cache, so a client
+                // that saw an event here and reads the twin here sees that version or a newer one.
                 if replayFrom != nil {
-                    while true {
+                    while last < cursor {
                         let records = try await EventHub.read(hub.pool, after: last, filter: replayFilter, limit: 1000)
+                            .prefix { $0.id <= cursor }
                         if records.isEmpty { break }
-                        try await writer.write(Self.frame(records))
+                        try await writer.write(Self.frame(Array(records)))
                         last = records.last!.id
                         if records.count < 1000 { break }
                     }

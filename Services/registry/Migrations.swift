@@ -139,7 +139,7 @@ enum Migrations {
                 CREATE OR REPLACE FUNCTION registry.put_twins(items json)
                 RETURNS TABLE (n integer, event_id bigint)
                 LANGUAGE plpgsql VOLATILE
-                SET enable_hashjoin = off SET enable_mergejoin = off
+                SET enable_hashjoin = off SET enable_mergejoin = off SET plan_cache_mode = force_generic_plan
                 AS $$
                 #variable_conflict use_column
                 DECLARE

@@ -16,10 +16,10 @@ enum RequestJSON {
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             throw APIError.contentTooLarge("request body is larger than \(limit) bytes")
         }
+        // Checked on the bytes: Foundation's trimming bridged the whole body through NSString.
+        let blank = buffer.readableBytesView.allSatisfy { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
+        if blank { throw APIError.badRequest("request body is empty; a JSON object is required") }
         let text = String(buffer: buffer)
-        if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            throw APIError.badRequest("request body is empty; a JSON object is required")
-        }
         do {
             return try JSONValue(jsonText: text, maxDepth: 64)
         } catch {

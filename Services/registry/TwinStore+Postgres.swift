@@ -25,7 +25,7 @@ struct PostgresTwinStore: TwinStore {
     init(pool: PostgresPool, cache: TwinCache? = nil) {
         self.pool = pool
         self.cache = cache
-        writes = TwinWriteBatch(pool: pool)
+        writes = TwinWriteBatch(pool: pool, cache: cache)
     }
 
     /// Reads a UNIQUE violation as "someone created it first": the upsert is retried and finds it.
@@ -54,10 +54,10 @@ struct PostgresTwinStore: TwinStore {
             }
             attempts += 1
             let write = try TwinWrite(twin, previous: previous, op: previous == nil ? "create" : "update", actor: actor)
-            if let event = try await writes.write(write) {
-                cache?.wrote(twin.id, CachedTwin(twin, json: write.json), event: event)
+            if try await writes.write(write) != nil {
                 return UpsertResult(twin: twin, json: write.json, created: previous == nil)
             }
+            fromCache = cacheHasNewer(than: previous, id: draft.id)
         }
         var attempt = 0
         while true {
@@ -162,6 +162,14 @@ struct PostgresTwinStore: TwinStore {
         return (try await read(id)?.twin, false)
     }
 
+    /// Whether the cache holds another version of the twin than `previous`, the one a write just failed
+    /// to replace: usually that of the concurrent write that won, stored by its batch, so the next attempt
+    /// can start from it instead of reading the row.
+    private func cacheHasNewer(than previous: Twin?, id: String) -> Bool {
+        guard case .present(let entry)? = cache?.lookup(id) else { return false }
+        return entry.twin.version != previous?.version || entry.twin.updatedAt != previous?.updatedAt
+    }
+
     /// Reads the twin's row, and caches what it found with the feed position taken before the read.
     private func read(_ id: String) async throws -> CachedTwin? {
         let position = cache?.position ?? 0
@@ -255,10 +263,10 @@ struct PostgresTwinStore: TwinStore {
             }
             attempts += 1
             let write = try TwinWrite(twin, previous: previous, op: "update", actor: actor)
-            if let event = try await writes.write(write) {
-                cache?.wrote(twin.id, CachedTwin(twin, json: write.json), event: event)
+            if try await writes.write(write) != nil {
                 return TwinVersion(twin: twin, json: write.json)
             }
+            fromCache = cacheHasNewer(than: previous, id: id)
         }
         let (version, written) = try await pool.transaction { connection in
             var written = WrittenTwins()

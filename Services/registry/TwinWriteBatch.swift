@@ -51,20 +51,25 @@ final class TwinWriteBatch: Sendable {
     }
 
     let pool: PostgresPool
+    /// Where written twins go as soon as their batch has committed, before their writers resume: the
+    /// event hub, reading the same events, then mostly finds them there and need not decode them.
+    let cache: TwinCache?
     /// Batches in flight at once.
     let concurrency: Int
     /// The most writes in one batch.
     let maxBatch: Int
     private let state = Mutex(State())
 
-    init(pool: PostgresPool, concurrency: Int = 2, maxBatch: Int = 64) {
+    /// Two batches in flight let one be written by PostgreSQL while the next one gathers and is encoded.
+    init(pool: PostgresPool, cache: TwinCache?, concurrency: Int = 2, maxBatch: Int = 64) {
         self.pool = pool
+        self.cache = cache
         self.concurrency = concurrency
         self.maxBatch = maxBatch
     }
 
-    /// Writes `write` with others; returns its event's id once committed, or nil when the twin's row was
-    /// no longer `write.previous` (nothing was written).
+    /// Writes `write` with others; returns its event's id once committed (the twin is then in the cache),
+    /// or nil when the twin's row was no longer `write.previous` (nothing was written).
     func write(_ write: TwinWrite) async throws -> Int64? {
         try await withCheckedThrowingContinuation { continuation in
             let startDrain = state.withLock { state -> Bool in
@@ -103,6 +108,13 @@ final class TwinWriteBatch: Sendable {
     private func run(_ batch: [Pending]) async {
         do {
             let events = try await Self.put(batch.map(\.write), on: pool)
+            if let cache {
+                for (index, pending) in batch.enumerated() {
+                    guard let event = events[index] else { continue }
+                    let write = pending.write
+                    cache.wrote(write.twin.id, CachedTwin(write.twin, json: write.json), event: event)
+                }
+            }
             for (index, pending) in batch.enumerated() { pending.continuation.resume(returning: events[index]) }
         } catch let error as PostgresError
             where batch.count > 1 && !error.isConnectionLost && error != .poolClosed && error != .acquireTimeout
@@ -122,7 +134,7 @@ final class TwinWriteBatch: Sendable {
         var items = "["
         for (position, index) in order.enumerated() {
             if position > 0 { items += "," }
-            items += try item(writes[index], n: index, ts: ts)
+            items += item(writes[index], n: index, ts: ts)
         }
         items += "]"
         let rows = try await pool.query("SELECT n, event_id FROM registry.put_twins($1::json)", [items])
@@ -135,31 +147,34 @@ final class TwinWriteBatch: Sendable {
         return events
     }
 
-    /// One element of `put_twins`' argument. The twin's JSON and its event go in as JSON values, not as
-    /// strings, so they are neither escaped here nor unescaped there.
-    private static func item(_ write: TwinWrite, n: Int, ts: String) throws -> String {
+    /// One element of `put_twins`' argument, written directly (this runs for every write). The twin's JSON
+    /// and its event go in as JSON values, not as strings, so they are neither escaped here nor unescaped
+    /// there.
+    private static func item(_ write: TwinWrite, n: Int, ts: String) -> String {
         let twin = write.twin
-        var fields: [String: JSONValue] = [
-            "n": .int(n), "id": .string(twin.id), "tenant": .string(twin.tenant),
-            "status": .string(twin.status?.rawValue ?? LifecycleStatus.instantiated.rawValue),
-            "name": twin.name.map(JSONValue.string) ?? .null, "domains": .array(twin.domains.map(JSONValue.string)),
-            "version": .int(twin.version), "created_at": .string(twin.createdAt.iso8601),
-            "updated_at": .string(twin.updatedAt.iso8601), "actor": .string(write.actor), "op": .string(write.op),
-            "changed": .array(TwinDraft.changedFields(from: write.previous, to: twin).map(JSONValue.string)),
-        ]
+        func strings(_ values: [String]) -> String {
+            "[" + values.map(EventOutbox.jsonString).joined(separator: ",") + "]"
+        }
+        let status = twin.status?.rawValue ?? LifecycleStatus.instantiated.rawValue
+        var item = "{\"n\":\(n),\"id\":\(EventOutbox.jsonString(twin.id)),\"tenant\":\(EventOutbox.jsonString(twin.tenant))"
+        item += ",\"status\":\(EventOutbox.jsonString(status)),\"name\":\(twin.name.map(EventOutbox.jsonString) ?? "null")"
+        item += ",\"domains\":\(strings(twin.domains)),\"version\":\(twin.version)"
+        item += ",\"created_at\":\"\(twin.createdAt.iso8601)\",\"updated_at\":\"\(twin.updatedAt.iso8601)\""
+        item += ",\"actor\":\(EventOutbox.jsonString(write.actor)),\"op\":\(EventOutbox.jsonString(write.op))"
+        item += ",\"changed\":\(strings(TwinDraft.changedFields(from: write.previous, to: twin)))"
         if let previous = write.previous {
-            fields["prev_version"] = .int(previous.version)
-            fields["prev_updated_at"] = .string(previous.updatedAt.iso8601)
+            item += ",\"prev_version\":\(previous.version),\"prev_updated_at\":\"\(previous.updatedAt.iso8601)\""
         }
         if write.previous?.dependencies != twin.dependencies {
             let dependencies = twin.dependencies
-            fields["deps"] = .array((dependencies.static + dependencies.dynamic).map(JSONValue.string))
-            fields["dep_sources"] = .array(
-                Array(repeating: JSONValue.string("static"), count: dependencies.static.count)
-                    + Array(repeating: JSONValue.string("dynamic"), count: dependencies.dynamic.count))
+            item += ",\"deps\":\(strings(dependencies.static + dependencies.dynamic))"
+            item += ",\"dep_sources\":"
+            item += strings(
+                Array(repeating: "static", count: dependencies.static.count)
+                    + Array(repeating: "dynamic", count: dependencies.dynamic.count))
         }
-        let event = EventOutbox.twinUpdateData(doc: write.json, tenant: twin.tenant, actor: write.actor, ts: ts)
-        let rest = try JSONValue.object(fields).jsonText()
-        return "{\"doc\":\(write.json),\"event\":\(event)," + rest.dropFirst()
+        item += ",\"doc\":\(write.json),\"event\":"
+        item += EventOutbox.twinUpdateData(doc: write.json, tenant: twin.tenant, actor: write.actor, ts: ts)
+        return item + "}"
     }
 }

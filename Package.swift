@@ -284,7 +284,10 @@ let package = Package(
             path: "Tests/TwinStackSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "DTPTwinStackTests",
-            dependencies: ["DTPTwinStack", "DTPMQTT", "DTPHTTP", "DTPRegistryClient", "DTPTestSupport", logging],
+            dependencies: [
+                "DTPTwinStack", "DTPMQTT", "DTPHTTP", "DTPHTTPNIO", "DTPRegistryClient", "DTPServiceKit", "DTPTestSupport",
+                logging,
+            ],
             path: "Tests/TwinStackTests", swiftSettings: swiftSettings),
         .testTarget(
             name: "DTPLiftGeneratorTests",

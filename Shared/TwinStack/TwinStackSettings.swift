@@ -58,7 +58,7 @@ public struct TwinStackSettings: Sendable {
             token: "CENTRAL_INFLUX_TOKEN")
 
         if reader.raw(["DTP_REGISTRY_URL"]) != nil {
-            registryURL = reader.url("DTP_REGISTRY_URL", schemes: ["http", "https"]).absoluteString
+            registryURL = Self.plainHTTPURL(reader: &reader, "DTP_REGISTRY_URL")
             serviceToken = reader.secret("DTP_SERVICE_TOKEN_\(upper)")
         }
         publicURL = reader.url(
@@ -71,12 +71,26 @@ public struct TwinStackSettings: Sendable {
             fileURLWithPath: reader.string("DTP_STATE_DIR", default: home + "/state/" + service), isDirectory: true)
     }
 
+    /// A URL the generator calls: plain `http`, because the generators carry no TLS library (that is most
+    /// of how they stay near 25 MiB idle); an `https` URL is a configuration error that says so, rather
+    /// than a failure at the first write.
+    private static func plainHTTPURL(reader: inout ConfigReader, _ key: String) -> String {
+        let url = reader.url(key, schemes: ["http", "https"])
+        if url.scheme?.lowercased() == "https" {
+            reader.report(
+                key,
+                "is https, but the twin generators speak plain HTTP (no TLS libraries, to stay small): reach a "
+                    + "TLS endpoint through a local proxy or sidecar")
+        }
+        return url.absoluteString
+    }
+
     /// An InfluxDB configuration when `url` is set: v2 with a token, else v1 with the bucket as database.
     private static func influx(
         reader: inout ConfigReader, url: String, org: String, bucket: String, token: String
     ) -> InfluxDBConfiguration? {
         guard reader.raw([url]) != nil else { return nil }
-        let address = reader.url(url, schemes: ["http", "https"]).absoluteString
+        let address = plainHTTPURL(reader: &reader, url)
         let tokenValue = reader.raw([token])?.value
         let orgValue = reader.optionalString(org)
         if tokenValue != nil && orgValue == nil { reader.report(org, "is required with \(token) (InfluxDB 2)") }

@@ -1,4 +1,5 @@
 import DTPHTTP
+import DTPHTTPNIO
 import DTPRegistryClient
 import DTPServiceKit
 import DTPTestSupport
@@ -10,7 +11,9 @@ import Testing
 
 /// Registration against a local stand-in for the registry, which refuses the first attempts.
 @Suite struct RegistryRegistrationTests {
-    @Test func retriesWithBackoffUntilTheRegistryAcceptsAndSendsTheDocumentedBody() async throws {
+    /// Over both transports: the services' libcurl client and the generators' NIO client.
+    @Test(arguments: ["curl", "nio"])
+    func retriesWithBackoffUntilTheRegistryAcceptsAndSendsTheDocumentedBody(transport: String) async throws {
         let seen = Mutex<[TestHTTPServer.Request]>([])
         let server = try TestHTTPServer { request, connection in
             let count = seen.withLock { requests -> Int in
@@ -25,14 +28,15 @@ import Testing
             }
             return .keepAlive
         }
-        let http = try HTTPClient()
+        let curl = transport == "curl" ? try HTTPClient() : nil
+        let http: any HTTPTransport = curl ?? NIOHTTPClient()
         let token = "tok-\(UUID().uuidString)"
         let registration = RegistryRegistration(
             registryURL: server.baseURL + "/", token: Secret(token),
             body: .init(name: "dtp-lift", tenant: "demo", publicURL: "http://localhost:3001", twinRef: "dt:Lift_001"),
             http: http, logger: Logger(label: "test"), initialDelay: .milliseconds(20), maxDelay: .milliseconds(100))
         let attempts = try await registration.registerUntilAccepted()
-        await http.shutdown()
+        await curl?.shutdown()
 
         #expect(attempts == 3)
         let requests = seen.withLock { $0 }

@@ -1,3 +1,4 @@
+import DTPServiceKit
 import DTPTwinStack
 import Foundation
 import Testing
@@ -57,6 +58,21 @@ import Testing
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: folder.path)
         #expect(leftovers == ["state.json"])
         try? FileManager.default.removeItem(at: folder)
+    }
+
+    @Test func tlsURLsForWhatTheGeneratorCallsAreAConfigurationErrorNamingEachVariable() throws {
+        var reader = ConfigReader([
+            "LOCAL_INFLUX_URL": "https://influx.example:8086", "CENTRAL_INFLUX_URL": "http://central:8086",
+            "DTP_REGISTRY_URL": "https://registry.example", "DTP_SERVICE_TOKEN_LIFT": "token",
+            "DTP_LIFT_URL": "https://lift.example",
+        ])
+        let settings = TwinStackSettings(service: "lift", port: 3001, reader: &reader)
+        let error = try #require(throws: ConfigurationError.self) { try reader.finish() }
+        #expect(Set(error.problems.map(\.key)) == ["LOCAL_INFLUX_URL", "DTP_REGISTRY_URL"])
+        #expect(error.problems.allSatisfy { $0.message.contains("plain HTTP") })
+        // Where the generator is reached is only advertised, so it may well be https.
+        #expect(settings.publicURL == "https://lift.example")
+        #expect(settings.centralInflux != nil)
     }
 
     @Test func ratesParse() {

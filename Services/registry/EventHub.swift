@@ -56,15 +56,23 @@ final class EventHub: Service, Sendable {
     /// The twin cache this hub keeps in step: it sees every event before the streams do, and answers
     /// only while the hub runs.
     let cache: TwinCache?
+    /// How often the hub sends itself a notification to learn that its LISTEN still hears; see ``run()``.
+    let probeInterval: Duration
+    /// Notifications heard so far.
+    private let heard = Atomic<UInt64>(0)
     private let state = Mutex(State())
     private let wake: AsyncStream<Void>
     private let wakeContinuation: AsyncStream<Void>.Continuation
 
-    init(pool: PostgresPool, logger: Logger, subscriberBuffer: Int = 50_000, cache: TwinCache? = nil) {
+    init(
+        pool: PostgresPool, logger: Logger, subscriberBuffer: Int = 50_000, cache: TwinCache? = nil,
+        probeInterval: Duration = .seconds(2)
+    ) {
         self.pool = pool
         self.logger = logger
         self.subscriberBuffer = subscriberBuffer
         self.cache = cache
+        self.probeInterval = probeInterval
         (wake, wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -135,11 +143,16 @@ final class EventHub: Service, Sendable {
             return try await run()
         }
         let wakeContinuation = self.wakeContinuation
-        let forward = Task {
-            for await _ in notifications { wakeContinuation.yield() }
+        let forward = Task { [self] in
+            for await _ in notifications {
+                heard.add(1, ordering: .relaxed)
+                wakeContinuation.yield()
+            }
         }
         cache?.setLive(true)
+        let probe = Task { await probeListener() }
         defer {
+            probe.cancel()
             cache?.setLive(false)
             forward.cancel()
             let (subscribers, watchers) = state.withLock { state in
@@ -161,6 +174,32 @@ final class EventHub: Service, Sendable {
             }
         } onGracefulShutdown: {
             wakeContinuation.finish()
+        }
+    }
+
+    /// Notifications sent while the LISTEN connection is down (the server restarted, the session was
+    /// terminated) are lost, and the listener reconnects silently. So every `probeInterval` the hub sends
+    /// itself one: hearing it wakes the hub, which then reads every event it missed; not hearing it means
+    /// the listener is deaf, and the twin cache is turned off (reads go to the database) until a probe is
+    /// heard again. A change made on another replica while the listener was down therefore reaches this
+    /// replica's cache and streams within about one probe interval, instead of at the next write.
+    private func probeListener() async {
+        var deaf = false
+        while !Task.isCancelled {
+            let before = heard.load(ordering: .relaxed)
+            let sent = (try? await pool.notify(EventOutbox.channel, payload: "probe")) != nil
+            do { try await Task.sleep(for: probeInterval) } catch { return }
+            guard sent else { continue }
+            let hears = heard.load(ordering: .relaxed) != before
+            if hears, deaf {
+                deaf = false
+                cache?.setLive(true)
+                logger.notice("the change feed is heard again; the twin cache is back on")
+            } else if !hears, !deaf {
+                deaf = true
+                cache?.setLive(false)
+                logger.warning("the change feed's LISTEN hears nothing; the twin cache is off until it does")
+            }
         }
     }
 

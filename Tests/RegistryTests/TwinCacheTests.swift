@@ -69,12 +69,20 @@ struct TwinCacheTests {
                 for _ in 0..<2 { #expect(try Self.name(try await second.send(.get, path)) == "v1") }
                 // The stream starts after the last event so far, so it cannot miss the next one.
                 let last = try await first.pool.query("SELECT max(id) FROM registry.event")[0].decode(Int64.self, at: 0)
+                // Its own client, shut down at the end, which closes the stream, so that the replica need not
+                // wait for it when it shuts down.
+                let streamClient = try HTTPClient()
                 let stream = SSEClient(
-                    client: second.client,
+                    client: streamClient,
                     url: second.baseURL + "/api/registry/events?types=twin.update,twin.delete&since=\(last)",
                     headers: ["Authorization": "Bearer \(second.token)"], retry: .milliseconds(100),
                     maxConsecutiveFailures: 3)
-                var events = stream.makeAsyncIterator()
+                let (received, forward) = AsyncStream.makeStream(of: SSEEvent.self)
+                let reader = Task {
+                    for try await event in stream { forward.yield(event) }
+                    forward.finish()
+                }
+                var events = received.makeAsyncIterator()
                 let changed = try await first.send(.post, "/api/registry/twins", body: twinBody("dt:Shared", name: "v2"))
                 #expect(changed.status == 200)
                 let etag = try #require(changed.headers.first(name: "ETag"))
@@ -93,16 +101,46 @@ struct TwinCacheTests {
                 try await Self.next(&events, about: "dt:Shared", version: 3)
 
                 #expect(try await first.send(.delete, path).status == 200)
-                let deleted = try #require(try await events.next())
+                let deleted = try #require(await events.next())
                 #expect(deleted.event == "twin.delete")
                 #expect(try await second.send(.get, path).status == 404)
+                reader.cancel()
+                await streamClient.shutdown()
             }
         }
     }
 
+    @Test("a change made while the LISTEN connection was down still reaches the cache")
+    func lostListener() async throws {
+        try await RegistryHarness.with { registry in
+            let path = "/api/registry/twins/dt:Deaf"
+            #expect(try await registry.send(.post, "/api/registry/twins", body: twinBody("dt:Deaf", name: "before")).status == 201)
+            for _ in 0..<2 { #expect(try Self.name(try await registry.send(.get, path)) == "before") }
+            // End the registry's LISTEN session and change the twin at once through another writer, while
+            // the listener reconnects: its notification is lost, and only the hub's probe finds the change.
+            let listeners = try await registry.pool.query(
+                """
+                SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                WHERE datname = current_database() AND query ILIKE 'LISTEN %'
+                """)
+            #expect(!listeners.isEmpty)
+            let draft = try TwinDraft(json: try JSONValue(jsonText: twinBody("dt:Deaf", name: "after")))
+            _ = try await PostgresTwinStore(pool: registry.pool).upsert(draft, precondition: .none, actor: "test")
+            var name: String?
+            for _ in 0..<300 {
+                name = try Self.name(try await registry.send(.get, path))
+                if name == "after" { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(name == "after")
+        }
+    }
+
     /// Skips events until the `twin.update` of `id` at `version`.
-    static func next(_ events: inout SSEClient.Iterator, about id: String, version: Int) async throws {
-        while let event = try await events.next() {
+    static func next(
+        _ events: inout AsyncStream<SSEEvent>.Iterator, about id: String, version: Int
+    ) async throws {
+        while let event = await events.next() {
             let payload = try JSONValue(jsonText: event.data)["payload"]
             if payload?["twin_id"]?.stringValue == id, payload?["version"]?.intValue == version { return }
         }
@@ -115,10 +153,16 @@ struct TwinCacheTests {
     ) async throws {
         var config = registry.config
         config.settings = ServiceSettings(name: "registry", port: TestPorts.free(), logLevel: .warning)
+        // An event stream learns that its client left only when it next writes; a short heartbeat lets the
+        // replica's shutdown end it at once.
+        config.heartbeat = .milliseconds(200)
         let app = try await buildApplication(config)
         let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "test.replica")))
+        // Its own client, shut down before the replica, so that no connection of it keeps the replica's
+        // shutdown waiting.
+        let client = try HTTPClient()
         let replica = RegistryHarness(
-            baseURL: "http://127.0.0.1:\(config.settings.port)", token: registry.token, client: registry.client,
+            baseURL: "http://127.0.0.1:\(config.settings.port)", token: registry.token, client: client,
             pool: registry.pool, config: config)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -126,10 +170,12 @@ struct TwinCacheTests {
                 try await replica.waitUntilServing()
                 try await body(replica)
             } catch {
+                await client.shutdown()
                 await group.triggerGracefulShutdown()
                 try? await tasks.waitForAll()
                 throw error
             }
+            await client.shutdown()
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }

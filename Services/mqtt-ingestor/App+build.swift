@@ -34,7 +34,7 @@ func buildApplication(_ config: IngestorConfig) async throws -> some Application
     }
     let journal: Journal
     let http: HTTPClient
-    let client: MQTTClient
+    let client: any IntakeConnection
     do {
         journal = try Journal(
             directory: config.clientSpoolDirectory, maxBytes: config.spoolMaxBytes,
@@ -77,7 +77,7 @@ func buildApplication(_ config: IngestorConfig) async throws -> some Application
 /// The router: health, readiness (Postgres answers, the broker is connected, the registry's twins are
 /// known) and `/api/last-data` behind bearer auth.
 func buildRouter(
-    _ config: IngestorConfig, pool: PostgresPool, client: MQTTClient, catalog: CatalogStore
+    _ config: IngestorConfig, pool: PostgresPool, client: any IntakeConnection, catalog: CatalogStore
 ) throws -> Router<BasicRequestContext> {
     let readiness = [
         ReadinessCheck("postgres") { _ = try await pool.query("SELECT 1") },

@@ -10,13 +10,15 @@ import Synchronization
 /// Reads the spool in order, maps it into batches, writes each batch to Postgres and InfluxDB at the same
 /// time (retrying each with backoff until it succeeds), and only then releases the spool behind it.
 ///
-/// Two stages run side by side, so the process's CPU work overlaps the stores' round trips: a thread of its
-/// own reads and maps the spool into the next batch (and encodes its COPY rows) while the store loop writes
-/// the batch before it. At most two batches are in memory: the one being stored and the one being filled.
+/// The stages run side by side, so the process's CPU work overlaps the stores' round trips: a thread of its
+/// own reads and maps the spool into the next batch (and encodes its COPY rows) while two store workers
+/// write the batches before it. At most four batches are in memory: two being stored, one handed over and
+/// one being filled.
 ///
-/// A batch is at most `DTP_INGEST_BATCH_ROWS` messages. A partial batch goes to the stores once they are
-/// idle and either its first message waited `DTP_INGEST_BATCH_MS` or the stream paused (nothing new for
-/// ``quietGap``), so a burst is stored as soon as it ended while a steady stream forms full batches. While
+/// A batch is at most `DTP_INGEST_BATCH_ROWS` messages. A partial batch goes to a store worker that is
+/// idle once it holds a tenth of that, its first message waited `DTP_INGEST_BATCH_MS`, or the stream paused
+/// (nothing new for ``quietGap``): the stores never idle while messages wait, and a burst is stored as soon
+/// as it ended. While
 /// a store is down the batch is retried (100 ms doubling to `DTP_INGEST_RETRY_MAX_SECONDS`) and the spool
 /// grows behind it; on recovery it drains in full batches. On SIGTERM the writer keeps going until the
 /// closed spool is empty or `DTP_INGEST_DRAIN_SECONDS` passed; what is left stays in the spool for the
@@ -47,8 +49,9 @@ struct BatchWriter: Service {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await syncLoop() }
-                let reader = startReading(into: queue, shutdown: shutdown)
-                let position = await storeLoop(queue, shutdown: shutdown)
+                let tracker = ReleaseOrder(journal: journal, window: Self.window)
+                let reader = startReading(into: queue, tracker: tracker, shutdown: shutdown)
+                let position = await storeLoop(queue, tracker: tracker, shutdown: shutdown)
                 // The reader may wait to hand over a batch nobody will take any more.
                 queue.finish()
                 journal.wakeReader()
@@ -76,28 +79,60 @@ struct BatchWriter: Service {
 
     // MARK: Storing
 
-    /// Stores the batches the reader hands over, in order; returns the position up to which everything
-    /// is stored.
-    private func storeLoop(_ queue: BatchQueue, shutdown: Shutdown) async -> Journal.Position {
-        var position = journal.start
+    /// Stores the batches the reader hands over. Postgres and InfluxDB are two lanes that each write the
+    /// batches in order, at their own pace, so the slower store never waits for the other one; at most
+    /// ``window`` batches are in the lanes. A batch is stored once both lanes have written it, and the spool
+    /// is released in order, behind the oldest batch not yet stored. Returns the position up to which
+    /// everything is stored.
+    private func storeLoop(_ queue: BatchQueue, tracker: ReleaseOrder, shutdown: Shutdown) async
+        -> Journal.Position
+    {
         let journal = self.journal
-        while let batch = await queue.take(whenIdle: { journal.wakeReader() }) {
-            let started = ContinuousClock.now
-            guard await store(batch, shutdown: shutdown) else { break }
-            journal.release(upTo: batch.next)
-            position = batch.next
-            record(batch, started: started)
+        let postgresLanes = (0..<Self.postgresLanes).map { _ in AsyncStream.makeStream(of: PreparedBatch.self) }
+        let (influxBatches, influxInput) = AsyncStream.makeStream(of: PreparedBatch.self)
+        await withTaskGroup(of: Void.self) { group in
+            for (postgresBatches, _) in postgresLanes {
+                group.addTask {
+                    for await batch in postgresBatches {
+                        guard await storePostgres(batch, shutdown: shutdown) else { return tracker.fail() }
+                        if let done = tracker.stored(batch, lane: 0) { record(done) }
+                    }
+                }
+            }
+            group.addTask {
+                for await batch in influxBatches {
+                    guard await storeInflux(batch, shutdown: shutdown) else { return tracker.fail() }
+                    if let done = tracker.stored(batch, lane: 1) { record(done) }
+                }
+            }
+            while await tracker.waitForRoom(), let batch = await queue.take(whenIdle: { journal.wakeReader() }) {
+                tracker.begin(batch)
+                postgresLanes[batch.sequence % postgresLanes.count].1.yield(batch)
+                influxInput.yield(batch)
+            }
+            // Past the drain deadline (a lane gave up) or the reader finished: no more batches.
+            queue.finish()
+            for (_, input) in postgresLanes { input.finish() }
+            influxInput.finish()
         }
-        return position
+        return tracker.position
     }
 
-    /// Writes to both stores at once, each retried on its own; false when it gave up because the drain
-    /// deadline passed.
-    private func store(_ batch: PreparedBatch, shutdown: Shutdown) async -> Bool {
+    /// How many batches may be in the store lanes at once.
+    static let window = 2
+
+    /// Postgres lanes; batches go to them in turn. Two lanes (two COPYs at once) measured slower on two
+    /// cores than one: the COPYs contend for the same index pages and CPU.
+    static let postgresLanes = 1
+
+    /// Writes a batch to Postgres, retrying; false when it gave up because the drain deadline passed.
+    private func storePostgres(_ batch: PreparedBatch, shutdown: Shutdown) async -> Bool {
         guard !batch.messages.isEmpty else { return true }
-        async let postgresDone = retrying("postgres", shutdown: shutdown) {
+        return await retrying("postgres", shutdown: shutdown) {
             do {
+                let started = ContinuousClock.now
                 try await postgres.write(batch.rows)
+                metrics.postgresLatency.recordNanoseconds(Int64((ContinuousClock.now - started) / .nanoseconds(1)))
             } catch where PostgresSink.isDataError(error) {
                 await writeOneByOne(batch.messages)
             } catch {
@@ -105,21 +140,24 @@ struct BatchWriter: Service {
                 throw error
             }
         }
-        var influxDone = true
-        if let influx, !batch.points.isEmpty {
-            influxDone = await retrying("influxdb", shutdown: shutdown) {
-                do {
-                    if case .refused(let count) = try await influx.write(batch.points) {
-                        metrics.influxRefused.increment(by: count)
-                    }
-                } catch {
-                    metrics.influxFailures.increment()
-                    throw error
+    }
+
+    /// Writes a batch's points to InfluxDB, retrying; false when it gave up because the drain deadline
+    /// passed.
+    private func storeInflux(_ batch: PreparedBatch, shutdown: Shutdown) async -> Bool {
+        guard let influx, !batch.points.isEmpty else { return true }
+        return await retrying("influxdb", shutdown: shutdown) {
+            do {
+                let started = ContinuousClock.now
+                if case .refused(let count) = try await influx.write(batch.points) {
+                    metrics.influxRefused.increment(by: count)
                 }
+                metrics.influxLatency.recordNanoseconds(Int64((ContinuousClock.now - started) / .nanoseconds(1)))
+            } catch {
+                metrics.influxFailures.increment()
+                throw error
             }
         }
-        let postgresOK = await postgresDone
-        return postgresOK && influxDone
     }
 
     /// Runs `operation` until it succeeds, pausing 100 ms doubling to the configured maximum between
@@ -168,8 +206,9 @@ struct BatchWriter: Service {
         }
     }
 
-    private func record(_ batch: PreparedBatch, started: ContinuousClock.Instant) {
-        metrics.flushLatency.recordNanoseconds(Int64((ContinuousClock.now - started) / .nanoseconds(1)))
+    private func record(_ done: ReleaseOrder.Stored) {
+        let batch = done.batch
+        metrics.flushLatency.recordNanoseconds(Int64((ContinuousClock.now - done.started) / .nanoseconds(1)))
         metrics.batchSize.record(batch.messages.count + batch.undeclared)
         if batch.undeclared > 0 { metrics.undeclared.increment(by: batch.undeclared) }
         if let newest = batch.newest { metrics.lag.record(Double(Self.nowMicros() - newest) / 1_000_000) }
@@ -196,10 +235,12 @@ struct BatchWriter: Service {
 
     /// Starts the reading thread: it reads and maps the spool into batches for `queue`, and ends once the
     /// closed spool is read to its end, the drain deadline passed, or the queue was finished.
-    private func startReading(into queue: BatchQueue, shutdown: Shutdown) -> ThreadCompletion {
+    private func startReading(into queue: BatchQueue, tracker: ReleaseOrder, shutdown: Shutdown)
+        -> ThreadCompletion
+    {
         let completion = ThreadCompletion()
         let thread = Thread { [self] in
-            readLoop(into: queue, shutdown: shutdown)
+            readLoop(into: queue, tracker: tracker, shutdown: shutdown)
             queue.finish()
             completion.complete()
         }
@@ -208,12 +249,13 @@ struct BatchWriter: Service {
         return completion
     }
 
-    private func readLoop(into queue: BatchQueue, shutdown: Shutdown) {
+    private func readLoop(into queue: BatchQueue, tracker: ReleaseOrder, shutdown: Shutdown) {
         // No message is judged before the registry's twins are known.
         while !catalog.isLoaded && !shutdown.isStarted { usleep(20_000) }
         guard catalog.isLoaded else { return }
         let cache = ResolutionCache()
         var position = journal.start
+        var sequence = 0
         var batch = BatchBuilder(postgres: postgres, hasInflux: influx != nil)
         // When the batch got its first message, and when it last grew.
         var opened = ContinuousClock.now
@@ -243,13 +285,16 @@ struct BatchWriter: Service {
                 journal.waitForAppend(from: position, timeout: .milliseconds(100))
                 continue
             }
-            // A batch, and nothing more to read at the moment.
+            // A batch, and nothing more to read at the moment: handed over when full; when the stores take
+            // more, once it waited long enough or the stream paused; and when they are idle, once it holds a
+            // tenth of a full batch (they never idle while messages wait, and they still get big batches).
             let now = ContinuousClock.now
-            let due =
-                batch.count >= batchMessages || shutdown.isStarted || now - opened >= batchInterval
-                || now - grew >= quietGap
-            if due && (batch.count >= batchMessages || queue.isConsumerWaiting) {
-                guard queue.put(batch.finish(next: position)) else { return }
+            let full = batch.count >= batchMessages
+            let due = shutdown.isStarted || now - opened >= batchInterval || now - grew >= quietGap
+            let taking = queue.isConsumerWaiting
+            if full || (taking && due) || (taking && tracker.isIdle && batch.count >= max(1, batchMessages / 10)) {
+                guard queue.put(batch.finish(sequence: sequence, next: position)) else { return }
+                sequence += 1
                 batch = BatchBuilder(postgres: postgres, hasInflux: influx != nil)
                 continue
             }
@@ -277,6 +322,8 @@ struct BatchWriter: Service {
 
 /// A batch read from the spool, mapped, and encoded for the stores.
 struct PreparedBatch: Sendable {
+    /// Its place in the order of batches (0, 1, 2, …).
+    var sequence: Int
     var messages: [MappedMessage]
     /// The Postgres rows, encoded by the reading thread.
     var rows: PostgresSink.Rows
@@ -318,18 +365,20 @@ struct BatchBuilder {
         newest = max(newest ?? record.receivedAt, record.receivedAt)
     }
 
-    func finish(next: Journal.Position) -> PreparedBatch {
+    func finish(sequence: Int, next: Journal.Position) -> PreparedBatch {
         PreparedBatch(
-            messages: messages, rows: rows, points: points, undeclared: undeclared, next: next, newest: newest)
+            sequence: sequence, messages: messages, rows: rows, points: points, undeclared: undeclared, next: next,
+            newest: newest)
     }
 }
 
-/// The hand-over between the reading thread (which blocks) and the store loop (which awaits): one batch
+/// The hand-over between the reading thread (which blocks) and the store workers (which await): one batch
 /// at a time.
 final class BatchQueue: Sendable {
     private struct State {
         var ready: PreparedBatch?
-        var consumer: CheckedContinuation<PreparedBatch?, Never>?
+        /// Store workers waiting for a batch, longest first.
+        var consumers: [CheckedContinuation<PreparedBatch?, Never>] = []
         var producerWaiting = false
         var finished = false
     }
@@ -339,7 +388,7 @@ final class BatchQueue: Sendable {
     private let space = DispatchSemaphore(value: 0)
 
     /// Whether the store loop waits for a batch (the stores are idle).
-    var isConsumerWaiting: Bool { state.withLock { $0.consumer != nil } }
+    var isConsumerWaiting: Bool { state.withLock { !$0.consumers.isEmpty } }
 
     /// Whether ``finish()`` was called.
     var isFinished: Bool { state.withLock { $0.finished } }
@@ -355,10 +404,7 @@ final class BatchQueue: Sendable {
             }
             let step = state.withLock { state -> Step in
                 if state.finished { return .finished }
-                if let consumer = state.consumer {
-                    state.consumer = nil
-                    return .handed(consumer)
-                }
+                if !state.consumers.isEmpty { return .handed(state.consumers.removeFirst()) }
                 if state.ready == nil {
                     state.ready = batch
                     return .handed(nil)
@@ -392,7 +438,7 @@ final class BatchQueue: Sendable {
                     return .now(ready, wakeProducer: state.producerWaiting)
                 }
                 if state.finished { return .now(nil, wakeProducer: false) }
-                state.consumer = continuation
+                state.consumers.append(continuation)
                 return .waiting
             }
             switch step {
@@ -408,16 +454,108 @@ final class BatchQueue: Sendable {
     /// Ends the hand-over: a waiting consumer gets nil, a waiting producer false, and so do later calls
     /// (a batch already handed over is still taken).
     func finish() {
-        let (consumer, producerWaiting) = state.withLock { state in
+        let (consumers, producerWaiting) = state.withLock { state in
             state.finished = true
             defer {
-                state.consumer = nil
+                state.consumers = []
                 state.producerWaiting = false
             }
-            return (state.consumer, state.producerWaiting)
+            return (state.consumers, state.producerWaiting)
         }
-        consumer?.resume(returning: nil)
+        for consumer in consumers { consumer.resume(returning: nil) }
         if producerWaiting { space.signal() }
+    }
+}
+
+/// Follows the batches through the store lanes: bounds how many are in them, knows when both lanes wrote
+/// one, and releases the spool behind stored batches in their order, whichever order they finished in.
+final class ReleaseOrder: Sendable {
+    /// A batch both lanes wrote.
+    struct Stored {
+        var batch: PreparedBatch
+        var started: ContinuousClock.Instant
+    }
+
+    private struct State {
+        var next = 0
+        var position: Journal.Position
+        /// Batches in the lanes: when each started and how many lanes wrote it.
+        var inLanes: [Int: (started: ContinuousClock.Instant, lanes: Int)] = [:]
+        /// Stored batches waiting for an older one, by sequence: the position after each.
+        var done: [Int: Journal.Position] = [:]
+        var roomWaiter: CheckedContinuation<Bool, Never>?
+        var failed = false
+    }
+
+    private let journal: Journal
+    private let window: Int
+    private let state: Mutex<State>
+
+    init(journal: Journal, window: Int) {
+        self.journal = journal
+        self.window = window
+        state = Mutex(State(position: journal.start))
+    }
+
+    /// The position up to which every batch is stored.
+    var position: Journal.Position { state.withLock { $0.position } }
+
+    /// Whether no batch is in the lanes.
+    var isIdle: Bool { state.withLock { $0.inLanes.isEmpty } }
+
+    /// Waits until fewer than `window` batches are in the lanes; false once a lane gave up.
+    func waitForRoom() async -> Bool {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let answer = state.withLock { state -> Bool? in
+                if state.failed { return false }
+                if state.inLanes.count < window { return true }
+                state.roomWaiter = continuation
+                return nil
+            }
+            if let answer { continuation.resume(returning: answer) }
+        }
+    }
+
+    /// `batch` enters the lanes.
+    func begin(_ batch: PreparedBatch) {
+        state.withLock { $0.inLanes[batch.sequence] = (.now, 0) }
+    }
+
+    /// Lane `lane` wrote `batch`; when that was the second lane, releases what is stored in order and
+    /// returns the batch.
+    func stored(_ batch: PreparedBatch, lane: Int) -> Stored? {
+        let (stored, release, waiter) = state.withLock {
+            state -> (Stored?, Journal.Position?, CheckedContinuation<Bool, Never>?) in
+            guard var entry = state.inLanes[batch.sequence] else { return (nil, nil, nil) }
+            entry.lanes += 1
+            guard entry.lanes == 2 else {
+                state.inLanes[batch.sequence] = entry
+                return (nil, nil, nil)
+            }
+            state.inLanes[batch.sequence] = nil
+            state.done[batch.sequence] = batch.next
+            var moved = false
+            while let next = state.done.removeValue(forKey: state.next) {
+                state.position = next
+                state.next += 1
+                moved = true
+            }
+            defer { state.roomWaiter = nil }
+            return (Stored(batch: batch, started: entry.started), moved ? state.position : nil, state.roomWaiter)
+        }
+        if let release { journal.release(upTo: release) }
+        waiter?.resume(returning: true)
+        return stored
+    }
+
+    /// A lane gave up (past the drain deadline): no batch enters any more.
+    func fail() {
+        let waiter = state.withLock { state in
+            state.failed = true
+            defer { state.roomWaiter = nil }
+            return state.roomWaiter
+        }
+        waiter?.resume(returning: false)
     }
 }
 

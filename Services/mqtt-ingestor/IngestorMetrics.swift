@@ -16,6 +16,9 @@ final class IngestorMetrics: Sendable {
     let batchSize = Recorder(label: "batch_messages")
     /// From the start of a batch's write to its commit in both stores.
     let flushLatency = Timer(label: "flush_latency")
+    /// One store's successful write of a batch.
+    let postgresLatency = Timer(label: "store_write_latency", dimensions: [("store", "postgres")])
+    let influxLatency = Timer(label: "store_write_latency", dimensions: [("store", "influxdb")])
     /// Seconds from the receipt of the newest stored message to its commit.
     let lag = Gauge(label: "lag_seconds")
     /// Bytes and files in the spool.

@@ -110,8 +110,14 @@ final class Journal: Sendable {
     /// Appends `record`, waiting while the spool is full; false once the spool is closed or when the disk
     /// refuses the write (the caller then leaves the message with the broker).
     func append(_ record: JournalRecord) -> Bool {
+        append([record])
+    }
+
+    /// Appends `records` in one write (they are taken all or none), waiting while the spool is full; false
+    /// once the spool is closed or when the disk refuses the write.
+    func append(_ records: [JournalRecord]) -> Bool {
         var bytes: [UInt8] = []
-        record.encode(into: &bytes)
+        for record in records { record.encode(into: &bytes) }
         let count = Int64(bytes.count)
         var waitedFull = false
         while true {

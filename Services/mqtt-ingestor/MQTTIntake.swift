@@ -4,11 +4,35 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
+/// What the intake needs of a broker connection: ``StreamSubscriber`` (plain TCP, MQTT 5) or libmosquitto's
+/// ``MQTTClient`` (TLS, older protocol versions).
+protocol IntakeConnection: Sendable {
+    var clientID: String { get }
+    var isConnected: Bool { get }
+    func connect() async throws
+    func subscribe(to filter: String) async throws
+    func unsubscribe(from filter: String) async throws
+    func connectionStateChanges() -> AsyncStream<MQTTConnectionState>
+    func disconnect() async
+}
+
+extension StreamSubscriber: IntakeConnection {
+    var clientID: String { configuration.clientID }
+}
+
+extension MQTTClient: IntakeConnection {
+    var clientID: String { configuration.clientID }
+
+    func subscribe(to filter: String) async throws {
+        try await subscribe(to: filter, qos: .atLeastOnce)
+    }
+}
+
 /// The broker side: connects with a persistent session, keeps the shared subscriptions equal to the
-/// catalog's filters, and appends every message to the spool on libmosquitto's loop thread (before its
+/// catalog's filters, and appends every message to the spool on the connection's thread (before its
 /// PUBACK can leave; see ``Journal``).
 struct MQTTIntake: Service {
-    let client: MQTTClient
+    let client: any IntakeConnection
     let journal: Journal
     let catalog: CatalogStore
     /// The shared subscription group, or nil for plain subscriptions (`DTP_INGEST_SHARED=false`).
@@ -16,11 +40,23 @@ struct MQTTIntake: Service {
     let metrics: IngestorMetrics
     let logger: Logger
 
-    /// The client whose receiver appends to `journal`.
+    /// The connection whose receiver appends to `journal`: the stream subscriber where it serves the
+    /// configuration, else libmosquitto.
     static func makeClient(
         configuration: MQTTConfiguration, journal: Journal, metrics: IngestorMetrics, logger: Logger
-    ) throws -> MQTTClient {
-        try MQTTClient(configuration: configuration, logger: logger) { message in
+    ) throws -> any IntakeConnection {
+        if StreamSubscriber.supports(configuration) {
+            return StreamSubscriber(configuration: configuration, logger: logger) { messages in
+                let receivedAt = BatchWriter.nowMicros()
+                let records = messages.map {
+                    JournalRecord(topic: $0.topic, payload: $0.payload, receivedAt: receivedAt, qos: $0.qos)
+                }
+                guard journal.append(records) else { return false }
+                metrics.received.increment(by: records.count)
+                return true
+            }
+        }
+        return try MQTTClient(configuration: configuration, logger: logger) { message in
             let record = JournalRecord(
                 topic: message.topic, payload: message.payload, receivedAt: BatchWriter.nowMicros(),
                 qos: UInt8(message.qos.rawValue))
@@ -56,7 +92,7 @@ struct MQTTIntake: Service {
         while !journal.isClosed {
             do {
                 try await client.connect()
-                logger.info("connected to the broker", metadata: ["clientID": "\(client.configuration.clientID)"])
+                logger.info("connected to the broker", metadata: ["clientID": "\(client.clientID)"])
                 return
             } catch {
                 logger.warning("cannot connect to the broker; retrying", metadata: ["error": "\(error)"])
@@ -107,7 +143,7 @@ struct MQTTIntake: Service {
             let wanted = catalog.catalog.filters
             for filter in wanted.subtracting(current).sorted() {
                 do {
-                    try await client.subscribe(to: shared(filter), qos: .atLeastOnce)
+                    try await client.subscribe(to: shared(filter))
                     current.insert(filter)
                     logger.info("subscribed", metadata: ["filter": "\(filter)"])
                 } catch {

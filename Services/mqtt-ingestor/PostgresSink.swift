@@ -19,6 +19,10 @@ struct PostgresSink: Sendable {
     /// Shared by copies of the sink.
     private let state = SinkState()
 
+    static let copyObservations =
+        "COPY telemetry.observation (ts, signal_id, message_id, value_double, value_text, twin_id, source, topic) "
+        + "FROM STDIN"
+
     /// How many batches after a conflict skip the direct `COPY`.
     static let carefulBatchesAfterConflict = 16
 
@@ -57,13 +61,17 @@ struct PostgresSink: Sendable {
     }
 
     private func write(_ rows: Rows, direct: Bool) async throws {
+        if direct && rows.hasObservationsOnly {
+            // One statement is atomic by itself: no BEGIN and COMMIT round trips.
+            _ = try await pool.withConnection { connection in
+                try await connection.copy(Self.copyObservations, chunks: rows.observations.allChunks)
+            }
+            return
+        }
         try await pool.transaction { connection in
             if !rows.observations.isEmpty {
                 if direct {
-                    _ = try await connection.copy(
-                        "COPY telemetry.observation (ts, signal_id, message_id, value_double, value_text, twin_id, "
-                            + "source, topic) FROM STDIN",
-                        chunks: rows.observations.allChunks)
+                    _ = try await connection.copy(Self.copyObservations, chunks: rows.observations.allChunks)
                 } else {
                     try await connection.executeScript(
                         """
@@ -117,7 +125,8 @@ struct PostgresSink: Sendable {
                     "INSERT INTO telemetry.rejected SELECT * FROM stage_rejected ON CONFLICT DO NOTHING")
             }
             if !rows.lastSeen.isEmpty {
-                let entries = Array(rows.lastSeen)
+                // In key order, so concurrent batches lock the rows in the same order (no deadlock).
+                let entries = rows.lastSeen.sorted { ($0.key.twin, $0.key.stream) < ($1.key.twin, $1.key.stream) }
                 try await connection.execute(
                     """
                     INSERT INTO telemetry.stream_last_seen AS l (twin_id, stream, topic, last_seen, messages)
@@ -158,6 +167,11 @@ struct PostgresSink: Sendable {
 
         var isEmpty: Bool {
             observations.isEmpty && signals.isEmpty && events.isEmpty && rejected.isEmpty && lastSeen.isEmpty
+        }
+
+        /// Whether only observations are to be written (a steady stream of known signals without twins).
+        var hasObservationsOnly: Bool {
+            !observations.isEmpty && signals.isEmpty && events.isEmpty && rejected.isEmpty && lastSeen.isEmpty
         }
 
         /// Adds the rows of `message`.

@@ -32,9 +32,12 @@ final class Exchange: Sendable {
     func run(on channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>) async throws -> HTTPResponse {
         do {
             return try await channel.executeThenClose { inbound, outbound in
-                try await outbound.write(.head(head))
-                if let body, !body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
-                try await outbound.write(.end(nil))
+                // One write, one flush: the server can answer (and, with `Connection: close`, hang up) only
+                // once it has the whole request, so no later write can meet a closed connection.
+                var parts: [HTTPClientRequestPart] = [.head(head)]
+                if let body, !body.isEmpty { parts.append(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+                parts.append(.end(nil))
+                try await outbound.write(contentsOf: parts)
                 var status = 0
                 var headers = DTPHTTPCore.HTTPHeaders()
                 var collected = ByteBuffer()

@@ -58,6 +58,32 @@ struct NIOHTTPClientTests {
         #expect(error.bodyText == "status 503 body")
     }
 
+    /// A server that hangs up right after answering (as InfluxDB does with `Connection: close`) gets every
+    /// answer read, with several requests in flight.
+    @Test func serversThatHangUpRightAfterAnsweringAreFine() async throws {
+        let server = try TestRoutes.server { request, connection in
+            guard request.path == "/bye" else { return nil }
+            connection.respond(status: 200, body: Data("bye".utf8))
+            return .close
+        }
+        defer { server.stop() }
+        let client = NIOHTTPClient()
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    var answered = 0
+                    for _ in 0..<50 {
+                        let response = try await client.execute(HTTPRequest(url: server.baseURL + "/bye"))
+                        if response.status == 200 && response.body == Data("bye".utf8) { answered += 1 }
+                    }
+                    return answered
+                }
+            }
+            let answered = try await group.reduce(0, +)
+            #expect(answered == 400)
+        }
+    }
+
     @Test func largeBodiesArriveWholeAndTheLimitHolds() async throws {
         let server = try TestRoutes.server()
         defer { server.stop() }

@@ -56,6 +56,8 @@ final class EventHub: Service, Sendable {
     /// The twin cache this hub keeps in step: it sees every event before the streams do, and answers
     /// only while the hub runs.
     let cache: TwinCache?
+    /// The pause after a read that found events, before the next read; see ``run()``.
+    let readSpacing: Duration
     /// How often the hub sends itself a notification to learn that its LISTEN still hears; see ``run()``.
     let probeInterval: Duration
     /// Notifications heard so far.
@@ -66,8 +68,9 @@ final class EventHub: Service, Sendable {
 
     init(
         pool: PostgresPool, logger: Logger, subscriberBuffer: Int = 50_000, cache: TwinCache? = nil,
-        probeInterval: Duration = .seconds(2)
+        probeInterval: Duration = .seconds(2), readSpacing: Duration = .milliseconds(2)
     ) {
+        self.readSpacing = readSpacing
         self.pool = pool
         self.logger = logger
         self.subscriberBuffer = subscriberBuffer
@@ -170,7 +173,11 @@ final class EventHub: Service, Sendable {
         wakeContinuation.yield()
         await withGracefulShutdownHandler {
             for await _ in wake {
-                await fetch()
+                // Each read takes the outbox lock exclusively, which holds new writers back until the ones in
+                // flight have committed. Under a stream of writes the hub would read after every commit and
+                // stall the writers each time; pausing briefly after a read that found events lets the
+                // commits meanwhile be read together. A write after a quiet spell is read at once.
+                if await fetch() { try? await Task.sleep(for: readSpacing) }
             }
         } onGracefulShutdown: {
             wakeContinuation.finish()
@@ -203,22 +210,26 @@ final class EventHub: Service, Sendable {
         }
     }
 
-    /// Reads every event after the cursor and hands it out; retries on failure at the next wake-up.
-    private func fetch() async {
+    /// Reads every event after the cursor and hands it out; retries on failure at the next wake-up. Returns
+    /// whether it found any.
+    @discardableResult
+    private func fetch() async -> Bool {
+        var found = false
         while true {
             let cursor = self.cursor
             let records: [OutboxRecord]
             do {
                 records = try await Self.read(pool, after: cursor, filter: EventFilter(), limit: 1000)
             } catch let error as PostgresError where error == .poolClosed {
-                return
+                return found
             } catch {
                 logger.warning("cannot read the event outbox", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: .milliseconds(200))
                 wakeContinuation.yield()
-                return
+                return found
             }
-            guard !records.isEmpty else { return }
+            guard !records.isEmpty else { return found }
+            found = true
             // The cache first, so that a client that saw an event here and then reads the twin here gets
             // that version or a newer one.
             cache?.apply(records)
@@ -237,7 +248,7 @@ final class EventHub: Service, Sendable {
                 return Array(state.watchers.values)
             }
             for watcher in watchers { watcher.yield() }
-            if records.count < 1000 { return }
+            if records.count < 1000 { return found }
         }
     }
 

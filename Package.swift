@@ -67,7 +67,7 @@ let package = Package(
 
         // Swift wrappers over the C libraries.
         .target(
-            name: "DTPPostgres", dependencies: ["CLibPQ", logging],
+            name: "DTPPostgres", dependencies: ["CLibPQ", "DTPEssentials", logging],
             path: "Shared/Postgres", swiftSettings: swiftSettings),
         .target(
             name: "DTPMQTT", dependencies: ["CMosquitto", "DTPEssentials", logging],
@@ -128,7 +128,7 @@ let package = Package(
 
         // Domain model, twin spec codec and the common service bootstrap.
         .target(
-            name: "DTPModel", dependencies: [.product(name: "Yams", package: "Yams")],
+            name: "DTPModel", dependencies: ["DTPEssentials", .product(name: "Yams", package: "Yams")],
             path: "Shared/Model", swiftSettings: swiftSettings),
         .target(
             name: "DTPServiceKit",

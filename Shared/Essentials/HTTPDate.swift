@@ -23,7 +23,7 @@ package enum HTTPDate {
         else { return nil }
         // RFC 850's two-digit year: RFC 9110 reads one more than 50 years ahead as the past century.
         if year < 100 { year += year < 70 ? 2000 : 1900 }
-        let days = CivilDate.daysSince1970(year: year, month: monthNumber, day: day)
-        return Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
+        let days = CivilDate.days(year: Int64(year), month: Int64(monthNumber), day: Int64(day))
+        return days * 86_400 + Int64(hour * 3600 + minute * 60 + second)
     }
 }

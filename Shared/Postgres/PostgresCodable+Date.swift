@@ -1,3 +1,4 @@
+import DTPEssentials
 import Foundation
 
 extension Date: PostgresCodable {
@@ -27,7 +28,7 @@ extension Date: PostgresCodable {
             secondOfDay += 86_400
             days -= 1
         }
-        let (year, month, day) = CivilDate.fromDays(days)
+        let (year, month, day) = CivilDate.date(days: days)
         guard year >= 1, year <= 9999 else {
             buffer.append(contentsOf: (year < 1 ? "-infinity" : "infinity").utf8)
             return
@@ -61,36 +62,13 @@ extension Date: PostgresCodable {
     /// From `timestamptz` (the session runs in UTC with ISO output), `timestamp` (read as UTC) or `date`
     /// (midnight UTC). Keeps the microseconds.
     public init(postgresText text: String, type: PostgresDataType) throws(PostgresDecodingFailure) {
-        guard let value = CivilDate.parseTimestamp(text) else { throw .unparsable(text) }
+        guard let value = PostgresTimestampText.parseTimestamp(text) else { throw .unparsable(text) }
         self = value
     }
 }
 
-/// Calendar arithmetic on the proleptic Gregorian calendar (Howard Hinnant's days-from-civil), which is
-/// what PostgreSQL uses; it avoids `Calendar` and `DateFormatter`, which are slow and locale-sensitive.
-enum CivilDate {
-    static func fromDays(_ days: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
-
-    static func toDays(year: Int64, month: Int64, day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = month > 2 ? month - 3 : month + 9
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
-
+/// PostgreSQL's date and time text, read without `DateFormatter` (slow and locale-sensitive).
+enum PostgresTimestampText {
     /// Parses `YYYY-MM-DD[ HH:MM:SS[.ffffff]][+HH[:MM[:SS]]]`.
     static func parseTimestamp(_ text: String) -> Date? {
         switch text {
@@ -118,7 +96,7 @@ enum CivilDate {
         guard let year = number(), expect(45), let month = number(2), expect(45), let day = number(2),
             (1...12).contains(month), (1...31).contains(day)
         else { return nil }
-        var seconds = toDays(year: year, month: month, day: day) * 86_400
+        var seconds = CivilDate.days(year: year, month: month, day: day) * 86_400
         var micros: Int64 = 0
         if expect(32) || expect(84) {
             guard let hour = number(2), expect(58), let minute = number(2), expect(58), let second = number(2) else {

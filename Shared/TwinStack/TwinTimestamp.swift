@@ -83,8 +83,8 @@ public enum TwinTimestamp {
             return nil
         }
         guard index == bytes.count else { return nil }
-        let days = CivilDate.daysSince1970(year: year, month: month, day: day)
-        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset
+        let days = CivilDate.days(year: Int64(year), month: Int64(month), day: Int64(day))
+        let seconds = Int(days) * 86_400 + hour * 3600 + minute * 60 + second - offset
         return Date(timeIntervalSince1970: Double(seconds) + fraction)
     }
 }

@@ -20,10 +20,18 @@ struct EssentialsTests {
     }
 
     @Test func civilDatesCountDaysAcrossLeapYearsAndBeforeTheEpoch() {
-        #expect(CivilDate.daysSince1970(year: 1970, month: 1, day: 1) == 0)
-        #expect(CivilDate.daysSince1970(year: 2000, month: 3, day: 1) == 11_017)
-        #expect(CivilDate.daysSince1970(year: 1969, month: 12, day: 31) == -1)
-        #expect(CivilDate.daysSince1970(year: 2026, month: 11, day: 29) == 20_786)
+        #expect(CivilDate.days(year: 1970, month: 1, day: 1) == 0)
+        #expect(CivilDate.days(year: 2000, month: 3, day: 1) == 11_017)
+        #expect(CivilDate.days(year: 1969, month: 12, day: 31) == -1)
+        #expect(CivilDate.days(year: 2026, month: 11, day: 29) == 20_786)
+        #expect(CivilDate.date(days: 20_786) == (2026, 11, 29))
+        #expect(CivilDate.date(days: -1) == (1969, 12, 31))
+        #expect(CivilDate.date(days: 11_016) == (2000, 2, 29))
+        // Every day of four centuries, either side of the epoch, round-trips.
+        for days in Int64(-73_000)...73_000 {
+            let (year, month, day) = CivilDate.date(days: days)
+            #expect(CivilDate.days(year: year, month: month, day: day) == days)
+        }
     }
 
     @Test func percentEncodingKeepsOnlyUnreservedBytes() {

@@ -56,7 +56,7 @@ func buildApplication(_ config: IngestorConfig) async throws -> some Application
         journal: journal, catalog: catalog, mapper: mapper, postgres: PostgresSink(pool: pool, logger: logger),
         influx: influx, metrics: metrics, batchMessages: config.batchMessages, batchInterval: config.batchInterval,
         retryMaxDelay: config.retryMaxDelay, drainTimeout: config.drainTimeout, syncInterval: config.spoolSyncInterval,
-        logger: logger)
+        postgresWriters: config.postgresWriters, logger: logger)
     let intake = MQTTIntake(
         client: client, journal: journal, catalog: catalog, group: config.shared ? config.group : nil, metrics: metrics,
         logger: logger)

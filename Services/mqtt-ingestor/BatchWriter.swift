@@ -35,6 +35,9 @@ struct BatchWriter: Service {
     let retryMaxDelay: Duration
     let drainTimeout: Duration
     let syncInterval: Duration
+    /// `DTP_INGEST_PG_WRITERS`: Postgres lanes; batches go to them in turn, each `COPY`ing on its own
+    /// connection. At most one batch more than there are Postgres lanes is in the lanes.
+    let postgresWriters: Int
     let logger: Logger
 
     /// How long the stream must pause before a partial batch is stored (at most `DTP_INGEST_BATCH_MS`).
@@ -49,7 +52,7 @@ struct BatchWriter: Service {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await syncLoop() }
-                let tracker = ReleaseOrder(journal: journal, window: Self.window)
+                let tracker = ReleaseOrder(journal: journal, window: postgresWriters + 1)
                 let reader = startReading(into: queue, tracker: tracker, shutdown: shutdown)
                 let position = await storeLoop(queue, tracker: tracker, shutdown: shutdown)
                 // The reader may wait to hand over a batch nobody will take any more.
@@ -81,14 +84,14 @@ struct BatchWriter: Service {
 
     /// Stores the batches the reader hands over. Postgres and InfluxDB are two lanes that each write the
     /// batches in order, at their own pace, so the slower store never waits for the other one; at most
-    /// ``window`` batches are in the lanes. A batch is stored once both lanes have written it, and the spool
+    /// `DTP_INGEST_PG_WRITERS` + 1 batches are in the lanes. A batch is stored once both lanes have written it, and the spool
     /// is released in order, behind the oldest batch not yet stored. Returns the position up to which
     /// everything is stored.
     private func storeLoop(_ queue: BatchQueue, tracker: ReleaseOrder, shutdown: Shutdown) async
         -> Journal.Position
     {
         let journal = self.journal
-        let postgresLanes = (0..<Self.postgresLanes).map { _ in AsyncStream.makeStream(of: PreparedBatch.self) }
+        let postgresLanes = (0..<postgresWriters).map { _ in AsyncStream.makeStream(of: PreparedBatch.self) }
         let (influxBatches, influxInput) = AsyncStream.makeStream(of: PreparedBatch.self)
         await withTaskGroup(of: Void.self) { group in
             for (postgresBatches, _) in postgresLanes {
@@ -118,12 +121,6 @@ struct BatchWriter: Service {
         return tracker.position
     }
 
-    /// How many batches may be in the store lanes at once.
-    static let window = 2
-
-    /// Postgres lanes; batches go to them in turn. Two lanes (two COPYs at once) measured slower on two
-    /// cores than one: the COPYs contend for the same index pages and CPU.
-    static let postgresLanes = 1
 
     /// Writes a batch to Postgres, retrying; false when it gave up because the drain deadline passed.
     private func storePostgres(_ batch: PreparedBatch, shutdown: Shutdown) async -> Bool {

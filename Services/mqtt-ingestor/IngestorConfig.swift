@@ -18,6 +18,8 @@ struct IngestorConfig: Sendable {
     /// `DTP_INGEST_PG_POOL`: connections in the pool (batches are written one at a time; the rest serve
     /// `/api/last-data`).
     var poolSize = 3
+    /// `DTP_INGEST_PG_WRITERS`: batches written to Postgres at the same time.
+    var postgresWriters = 1
     /// `DTP_MQTT_URL`, else `MQTT_BROKER_HOST`/`MQTT_BROKER_PORT`; client id and session set here.
     var mqtt: MQTTConfiguration
     /// `DTP_INGEST_GROUP`: the shared subscription group every replica joins.
@@ -83,6 +85,10 @@ struct IngestorConfig: Sendable {
         if let problem { reader.report(problem.variable, problem.message) }
         self.postgres = postgres
         poolSize = reader.int("DTP_INGEST_PG_POOL", default: 3, in: 2...32)
+        postgresWriters = reader.int("DTP_INGEST_PG_WRITERS", default: 1, in: 1...8)
+        if postgresWriters >= poolSize {
+            reader.report("DTP_INGEST_PG_WRITERS", "must be below DTP_INGEST_PG_POOL (\(poolSize))")
+        }
 
         let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "local"
         let clientID = reader.string("DTP_INGEST_CLIENT_ID", default: "dtp-ingestor-\(host)")

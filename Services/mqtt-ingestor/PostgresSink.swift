@@ -21,7 +21,7 @@ struct PostgresSink: Sendable {
 
     static let copyObservations =
         "COPY telemetry.observation (ts, signal_id, message_id, value_double, value_text, twin_id, source, topic) "
-        + "FROM STDIN"
+        + "FROM STDIN (FORMAT binary)"
 
     /// How many batches after a conflict skip the direct `COPY`.
     static let carefulBatchesAfterConflict = 16
@@ -80,7 +80,7 @@ struct PostgresSink: Sendable {
                         """)
                     _ = try await connection.copy(
                         "COPY stage_observation (ts, signal_id, message_id, value_double, value_text, twin_id, "
-                            + "source, topic) FROM STDIN",
+                            + "source, topic) FROM STDIN (FORMAT binary)",
                         chunks: rows.observations.allChunks)
                     try await connection.executeScript(
                         "INSERT INTO telemetry.observation SELECT * FROM stage_observation ON CONFLICT DO NOTHING")
@@ -154,7 +154,7 @@ struct PostgresSink: Sendable {
     /// A batch's rows in COPY text format, encoded off the store loop (by the batch writer's reading
     /// thread) while the batch before is being written.
     struct Rows: Sendable {
-        var observations = CopyText()
+        var observations = CopyBinary()
         var signals = CopyText()
         var events = CopyText()
         var rejected = CopyText()
@@ -187,14 +187,16 @@ struct PostgresSink: Sendable {
                 rejected.lastField(String(row.size))
             case .stored(let stored):
                 for observation in stored.observations {
+                    observations.beginRow(fields: 8)
                     observations.timestamp(observation.ts)
-                    observations.field(observation.signalID)
+                    observations.text(observation.signalID)
                     observations.uuid(message.key)
                     observations.double(observation.value)
                     observations.null()
-                    observations.field(observation.twinID)
-                    observations.field(observation.source)
-                    observations.lastField(message.topic)
+                    observations.text(observation.twinID)
+                    observations.text(observation.source)
+                    observations.text(message.topic)
+                    observations.endRow()
                 }
                 for signal in stored.signals where !known.contains(signal) && !newSignals.contains(signal) {
                     newSignals.insert(signal)

@@ -30,17 +30,6 @@ struct CopyText: Sendable {
         endRow()
     }
 
-    /// Appends NULL and the tab after it.
-    mutating func null() {
-        current.append(contentsOf: [0x5C, 0x4E, 0x09])
-    }
-
-    /// Appends a `double precision` value (the shortest text that reads back as the same value) and a tab.
-    mutating func double(_ value: Double) {
-        current.append(contentsOf: value.description.utf8)
-        current.append(0x09)
-    }
-
     /// Appends a `uuid` value (lower-case hex with dashes) and a tab.
     mutating func uuid(_ key: UUID) {
         let digits: StaticString = "0123456789abcdef"

@@ -35,7 +35,8 @@ struct TwinController<Store: TwinStore>: Sendable {
         let precondition = WritePrecondition(
             ifMatch: request.headers[.ifMatch], ifNoneMatch: request.headers[.ifNoneMatch])
         let result = try await store.upsert(draft, precondition: precondition, actor: context.caller)
-        return RequestJSON.response(result.json, status: result.created ? .created : .ok, headers: [.eTag: result.twin.etag])
+        return RequestJSON.response(
+            result.json, status: result.created ? .created : .ok, headers: [.eTag: result.twin.etag])
     }
 
     @Sendable func get(_ request: Request, context: RegistryContext) async throws -> Response {

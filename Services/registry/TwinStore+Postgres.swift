@@ -97,7 +97,8 @@ struct PostgresTwinStore: TwinStore {
                     do {
                         results.append(
                             .success(
-                                try await upsert(draft, precondition: .none, actor: actor, on: connection, written: &written)))
+                                try await upsert(
+                                    draft, precondition: .none, actor: actor, on: connection, written: &written)))
                     } catch let error as APIError {
                         results.append(.failure(error))
                     }

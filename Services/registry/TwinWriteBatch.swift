@@ -31,11 +31,11 @@ struct TwinWrite: Sendable {
 /// Each write keeps its own semantics: it is applied only if the twin's row is still the version its
 /// writer read (compare-and-set), with its own history row and its own event, and its writer learns its
 /// own outcome. A write is answered only after the transaction that holds it has committed; nothing is
-/// acknowledged earlier. A batch holds at most one write per twin (a second one waits for the next batch,
-/// where it will lose its compare-and-set and be read again by its writer). If the batch fails as a whole
-/// (a deadlock with another replica's batch, say), every write in it is tried again alone, so one write's
-/// failure is never another's; a lost connection fails the writes of the batch, as it would fail them
-/// alone, since they may or may not have committed.
+/// acknowledged earlier. The batches in flight hold at most one write per twin: a second one waits for the
+/// batch writing the twin to finish, then loses its compare-and-set and starts again from the cached result.
+/// If a batch fails as a whole (a deadlock with another replica's batch, say), every write in it is tried
+/// again alone, so one write's failure is never another's; a lost connection fails the writes of the
+/// batch, as it would fail them alone, since they may or may not have committed.
 ///
 /// Batches form by themselves: up to `concurrency` run at once, and while they run, new writes queue and
 /// then go together in the next one. A lone write goes at once, in a batch of one.
@@ -48,6 +48,8 @@ final class TwinWriteBatch: Sendable {
     private struct State {
         var queue: [Pending] = []
         var running = 0
+        /// Twins in the batches in flight.
+        var writing: Set<String> = []
     }
 
     let pool: PostgresPool
@@ -82,15 +84,18 @@ final class TwinWriteBatch: Sendable {
         }
     }
 
-    /// Runs batches until the queue is empty.
+    /// Runs batches until the queue holds nothing it may take. A write of a twin that a batch in flight is
+    /// writing waits for that batch: it would only wait for the batch's row lock, holding up every other
+    /// write of its own batch, and then lose its compare-and-set anyway.
     private func drain() async {
+        var finished: [Pending] = []
         while true {
             let batch = state.withLock { state -> [Pending] in
+                for pending in finished { state.writing.remove(pending.write.twin.id) }
                 var batch: [Pending] = []
-                var ids: Set<String> = []
                 var rest: [Pending] = []
                 for pending in state.queue {
-                    if batch.count < maxBatch, ids.insert(pending.write.twin.id).inserted {
+                    if batch.count < maxBatch, state.writing.insert(pending.write.twin.id).inserted {
                         batch.append(pending)
                     } else {
                         rest.append(pending)
@@ -102,6 +107,7 @@ final class TwinWriteBatch: Sendable {
             }
             guard !batch.isEmpty else { return }
             await run(batch)
+            finished = batch
         }
     }
 
@@ -156,8 +162,10 @@ final class TwinWriteBatch: Sendable {
             "[" + values.map(EventOutbox.jsonString).joined(separator: ",") + "]"
         }
         let status = twin.status?.rawValue ?? LifecycleStatus.instantiated.rawValue
-        var item = "{\"n\":\(n),\"id\":\(EventOutbox.jsonString(twin.id)),\"tenant\":\(EventOutbox.jsonString(twin.tenant))"
-        item += ",\"status\":\(EventOutbox.jsonString(status)),\"name\":\(twin.name.map(EventOutbox.jsonString) ?? "null")"
+        let name = twin.name.map(EventOutbox.jsonString) ?? "null"
+        var item = "{\"n\":\(n),\"id\":\(EventOutbox.jsonString(twin.id))"
+        item += ",\"tenant\":\(EventOutbox.jsonString(twin.tenant))"
+        item += ",\"status\":\(EventOutbox.jsonString(status)),\"name\":\(name)"
         item += ",\"domains\":\(strings(twin.domains)),\"version\":\(twin.version)"
         item += ",\"created_at\":\"\(twin.createdAt.iso8601)\",\"updated_at\":\"\(twin.updatedAt.iso8601)\""
         item += ",\"actor\":\(EventOutbox.jsonString(write.actor)),\"op\":\(EventOutbox.jsonString(write.op))"

@@ -41,7 +41,8 @@ func buildApplication(_ config: IngestorConfig) async throws -> some Application
             segmentBytes: config.spoolSegmentBytes, logger: logger)
         http = try HTTPClient(configuration: HTTPClient.Configuration(logger: logger))
         client = try MQTTIntake.makeClient(
-            configuration: config.mqtt, journal: journal, metrics: metrics, logger: logger)
+            configuration: config.mqtt, alwaysLibmosquitto: config.alwaysLibmosquitto, journal: journal,
+            metrics: metrics, logger: logger)
     } catch {
         await pool.close()
         throw error

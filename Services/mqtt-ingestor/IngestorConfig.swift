@@ -22,6 +22,9 @@ struct IngestorConfig: Sendable {
     var postgresWriters = 1
     /// `DTP_MQTT_URL`, else `MQTT_BROKER_HOST`/`MQTT_BROKER_PORT`; client id and session set here.
     var mqtt: MQTTConfiguration
+    /// `DTP_INGEST_MQTT_CLIENT`: `auto` (the ingestor's own connection for plain-TCP MQTT 5, libmosquitto for
+    /// TLS) or `libmosquitto` (always; the escape hatch should a broker and our connection disagree).
+    var alwaysLibmosquitto = false
     /// `DTP_INGEST_GROUP`: the shared subscription group every replica joins.
     var group = "dtp-ingestor"
     /// `DTP_INGEST_SHARED`: subscribe as `$share/<group>/…` (replicas split the load) or plainly.
@@ -107,6 +110,13 @@ struct IngestorConfig: Sendable {
         mqtt.reconnectDelayMin = .seconds(1)
         mqtt.reconnectDelayMax = .seconds(5)
         self.mqtt = mqtt
+        switch reader.string("DTP_INGEST_MQTT_CLIENT", default: "auto").lowercased() {
+        case "auto": alwaysLibmosquitto = false
+        case "libmosquitto": alwaysLibmosquitto = true
+        default:
+            alwaysLibmosquitto = false
+            reader.report("DTP_INGEST_MQTT_CLIENT", "must be auto or libmosquitto")
+        }
         group = reader.string("DTP_INGEST_GROUP", default: "dtp-ingestor")
         if group.contains("/") || group.contains("+") || group.contains("#") {
             reader.report("DTP_INGEST_GROUP", "must not contain '/', '+' or '#'")

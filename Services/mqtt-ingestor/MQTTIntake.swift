@@ -41,11 +41,12 @@ struct MQTTIntake: Service {
     let logger: Logger
 
     /// The connection whose receiver appends to `journal`: the stream subscriber where it serves the
-    /// configuration, else libmosquitto.
+    /// configuration (unless `alwaysLibmosquitto`), else libmosquitto.
     static func makeClient(
-        configuration: MQTTConfiguration, journal: Journal, metrics: IngestorMetrics, logger: Logger
+        configuration: MQTTConfiguration, alwaysLibmosquitto: Bool = false, journal: Journal,
+        metrics: IngestorMetrics, logger: Logger
     ) throws -> any IntakeConnection {
-        if StreamSubscriber.supports(configuration) {
+        if !alwaysLibmosquitto, StreamSubscriber.supports(configuration) {
             return StreamSubscriber(configuration: configuration, logger: logger) { messages in
                 let receivedAt = BatchWriter.nowMicros()
                 let records = messages.map {

@@ -58,8 +58,12 @@ final class TicketCounter: Sendable {
 /// run time modest; `DTP_INGEST_FAULT_MESSAGES=50000` runs the issue's count (about 60 s).
 @Suite("Faults during a QoS 1 stream", .serialized, .timeLimit(.minutes(5)))
 struct FaultTests {
-    @Test("restarts of Postgres, InfluxDB, Mosquitto and the ingestor lose and duplicate nothing")
-    func faults() async throws {
+    /// Over both broker connections: the ingestor's own (`auto`, plain-TCP MQTT 5) and libmosquitto, which
+    /// TLS uses and `DTP_INGEST_MQTT_CLIENT=libmosquitto` forces.
+    @Test(
+        "restarts of Postgres, InfluxDB, Mosquitto and the ingestor lose and duplicate nothing",
+        arguments: ["auto", "libmosquitto"])
+    func faults(mqttClient: String) async throws {
         let count = Int(ProcessInfo.processInfo.environment["DTP_INGEST_FAULT_MESSAGES"] ?? "") ?? 20_000
         let http = try HTTPClient()
         let name = Harness.uniqueName("f")
@@ -74,6 +78,7 @@ struct FaultTests {
             topics: ["fault/#"], pgPort: pgPort, mqttPort: mqttPort, influxURL: "http://127.0.0.1:\(influxPort)")
         setup.extra["DTP_INGEST_DRAIN_SECONDS"] = "10"
         setup.extra["DTP_INGEST_SHARED"] = "false"
+        setup.extra["DTP_INGEST_MQTT_CLIENT"] = mqttClient
         let clientID = Harness.uniqueName("ing-")
         var ingestor = try setup.start(clientID: clientID)
         var logs: [String] = []

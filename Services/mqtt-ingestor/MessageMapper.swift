@@ -212,7 +212,9 @@ struct MessageMapper: Sendable {
             }
         }
         if !fields.isEmpty {
-            let leaf = record.topic.lastIndex(of: "/").map { String(record.topic[record.topic.index(after: $0)...]) }
+            let topic = record.topic.utf8
+            let leaf =
+                topic.lastIndex(of: UInt8(ascii: "/")).map { String(Substring(topic[topic.index(after: $0)...])) }
                 ?? record.topic
             stored.point = InfluxPoint(measurement: type ?? leaf, tags: tags, fields: fields, timestamp: ts * 1000)
         }
@@ -273,9 +275,7 @@ struct MessageMapper: Sendable {
     static func timestamp(_ value: JSONValue) -> Result<Int64, TimestampError> {
         switch value {
         case .string(let text):
-            if let parsed = Timestamp(iso8601: text) ?? Timestamp(iso8601: text + "Z") {
-                return .success(parsed.microsecondsSinceEpoch)
-            }
+            if let micros = ISOTimestamp.micros(text) { return .success(micros) }
             return .failure(TimestampError("ts '\(text.prefix(64))' is not an ISO 8601 time"))
         case .int, .double:
             guard let number = number(value), number >= 0 else {

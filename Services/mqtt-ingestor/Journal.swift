@@ -117,6 +117,8 @@ final class Journal: Sendable {
     /// once the spool is closed or when the disk refuses the write.
     func append(_ records: [JournalRecord]) -> Bool {
         var bytes: [UInt8] = []
+        // Reserved once: growing record by record to the exact size copied the chunk for every record.
+        bytes.reserveCapacity(records.reduce(0) { $0 + $1.encodedSize })
         for record in records { record.encode(into: &bytes) }
         let count = Int64(bytes.count)
         var waitedFull = false

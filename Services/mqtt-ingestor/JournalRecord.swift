@@ -19,18 +19,24 @@ struct JournalRecord: Sendable, Equatable {
     /// The fixed part of the body (time, QoS, topic length).
     static let fixedBodySize = 11
 
-    /// The record's bytes, header included, appended to `bytes`.
+    /// How many bytes ``encode(into:)`` appends.
+    var encodedSize: Int { Self.headerSize + Self.fixedBodySize + topicLength + payload.count }
+
+    /// The topic's length in bytes as kept (at most 65,535).
+    private var topicLength: Int { min(topic.utf8.count, Int(UInt16.max)) }
+
+    /// The record's bytes, header included, appended to `bytes` (which grows as an array does: callers
+    /// appending many records reserve their ``encodedSize`` once, up front).
     func encode(into bytes: inout [UInt8]) {
-        let topicBytes = Array(topic.utf8.prefix(Int(UInt16.max)))
-        let bodyLength = Self.fixedBodySize + topicBytes.count + payload.count
+        let topicLength = self.topicLength
+        let bodyLength = Self.fixedBodySize + topicLength + payload.count
         let start = bytes.count
-        bytes.reserveCapacity(start + Self.headerSize + bodyLength)
         Self.append(UInt32(bodyLength), to: &bytes)
         Self.append(UInt32(0), to: &bytes)
         Self.append(UInt64(bitPattern: receivedAt), to: &bytes)
         bytes.append(qos)
-        Self.append(UInt16(topicBytes.count), to: &bytes)
-        bytes.append(contentsOf: topicBytes)
+        Self.append(UInt16(topicLength), to: &bytes)
+        bytes.append(contentsOf: topic.utf8.prefix(topicLength))
         bytes.append(contentsOf: payload)
         let crc = bytes.withUnsafeBufferPointer { buffer in
             CRC32.checksum(UnsafeBufferPointer(rebasing: buffer[(start + Self.headerSize)...]))

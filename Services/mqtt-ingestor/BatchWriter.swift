@@ -211,15 +211,30 @@ struct BatchWriter: Service {
         if let newest = batch.newest { metrics.lag.record(Double(Self.nowMicros() - newest) / 1_000_000) }
         var perStream: [String: (received: Int, stored: Int)] = [:]
         var rejected: [String: [String: Int]] = [:]
-        for message in batch.messages {
-            var entry = perStream[message.stream] ?? (0, 0)
-            entry.received += 1
-            switch message.content {
-            case .stored: entry.stored += 1
-            case .rejected(let row): rejected[message.stream, default: [:]][row.kind, default: 0] += 1
-            }
-            perStream[message.stream] = entry
+        // A run of messages of one stream is counted together: a batch is mostly one or a few runs, and
+        // hashing every message's stream name was most of this loop.
+        var run: (stream: String, received: Int, stored: Int)?
+        func flush() {
+            guard let run else { return }
+            var entry = perStream[run.stream] ?? (0, 0)
+            entry.received += run.received
+            entry.stored += run.stored
+            perStream[run.stream] = entry
         }
+        for index in batch.messages.indices {
+            let stream = batch.messages[index].stream
+            if run?.stream != stream {
+                flush()
+                run = (stream, 0, 0)
+            }
+            run!.received += 1
+            if case .rejected(let row) = batch.messages[index].content {
+                rejected[stream, default: [:]][row.kind, default: 0] += 1
+            } else {
+                run!.stored += 1
+            }
+        }
+        flush()
         for (stream, counts) in perStream {
             metrics.count(stream: stream, received: counts.received, stored: counts.stored)
         }

@@ -10,7 +10,7 @@ import DTPModel
 /// number `.double`.
 enum FlatJSON {
     /// The members of `payload`, or nil when it is not a flat object of plain ASCII.
-    static func object(_ payload: [UInt8]) -> [String: JSONValue]? {
+    static func object(_ payload: [UInt8]) -> PayloadMembers? {
         payload.withUnsafeBufferPointer { bytes in
             var scanner = Scanner(bytes: bytes)
             return scanner.object()
@@ -23,7 +23,7 @@ enum FlatJSON {
 
         init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
-        mutating func object() -> [String: JSONValue]? {
+        mutating func object() -> PayloadMembers? {
             // Printable ASCII and JSON whitespace only: valid UTF-8, no NUL, no escapes to decode.
             for byte in bytes {
                 guard (0x20...0x7E).contains(byte) || byte == 0x09 || byte == 0x0A || byte == 0x0D, byte != 0x5C
@@ -31,7 +31,9 @@ enum FlatJSON {
             }
             skipSpace()
             guard take(0x7B) else { return nil }
-            var members: [String: JSONValue] = [:]
+            var members: [(key: String, value: JSONValue)] = []
+            // Names seen, once there are too many to compare with each other.
+            var names: Set<String> = []
             skipSpace()
             if take(0x7D) { return nil }  // `{}`: the full path rejects it
             while true {
@@ -40,14 +42,21 @@ enum FlatJSON {
                 skipSpace()
                 guard take(0x3A) else { return nil }
                 skipSpace()
-                guard let value = value(), members.updateValue(value, forKey: key) == nil else { return nil }
+                guard let value = value() else { return nil }
+                if members.count < PayloadMembers.scanLimit {
+                    for member in members where member.key == key { return nil }
+                } else {
+                    if names.isEmpty { names = Set(members.map(\.key)) }
+                    guard names.insert(key).inserted else { return nil }
+                }
+                members.append((key, value))
                 skipSpace()
                 if take(0x2C) { continue }
                 guard take(0x7D) else { return nil }
                 break
             }
             skipSpace()
-            return index == bytes.count ? members : nil
+            return index == bytes.count ? PayloadMembers(pairs: members) : nil
         }
 
         private mutating func value() -> JSONValue? {

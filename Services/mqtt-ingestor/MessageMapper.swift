@@ -29,8 +29,13 @@ struct MessageMapper: Sendable {
 
     /// Keys that carry a message id, in order of preference.
     static let idKeys = ["message_id", "msg_id", "id"]
-    /// Keys that are never observations.
-    static let reservedKeys: Set<String> = ["ts", "id", "message_id", "msg_id", "severity", "twin_id"]
+    /// Keys that are never observations (compared rather than hashed: checked for every field).
+    static func isReserved(_ key: String) -> Bool {
+        switch key {
+        case "ts", "id", "message_id", "msg_id", "severity", "twin_id": true
+        default: false
+        }
+    }
     /// 2000-01-01T00:00:00Z: earlier times are taken for mistakes.
     static let earliest: Int64 = 946_684_800_000_000
 
@@ -50,7 +55,7 @@ struct MessageMapper: Sendable {
         if payload.count > maxPayloadBytes {
             return reject("too_large", "payload of \(payload.count) bytes is over the \(maxPayloadBytes) byte limit")
         }
-        let object: [String: JSONValue]
+        let object: PayloadMembers
         let text: String
         if let flat = FlatJSON.object(payload) {
             object = flat
@@ -84,7 +89,7 @@ struct MessageMapper: Sendable {
                 return reject("not_object", "payload is JSON \(json.typeDescription), not an object")
             }
             if members.isEmpty { return reject("no_fields", "payload is an empty object") }
-            object = members
+            object = PayloadMembers(members)
         }
 
         // Time: the payload's, checked, else the time of receipt.
@@ -170,13 +175,13 @@ struct MessageMapper: Sendable {
             if let unit { fields.append(("unit", .string(unit))) }
         } else {
             var flat: [(String, JSONValue)] = []
-            Self.flatten(object, prefix: "", into: &flat, limit: maxFields + 1)
+            Self.flatten(object.pairs, prefix: "", into: &flat, limit: maxFields + 1)
             if flat.count > maxFields { return reject("too_many_fields", "more than \(maxFields) fields") }
             for (field, value) in flat.sorted(by: { $0.0 < $1.0 }) {
                 if field.isEmpty || field.utf8.count > 200 {
                     return reject("bad_field", "a field name is empty or longer than 200 bytes")
                 }
-                if Self.reservedKeys.contains(field) || field == "type" || field == "source" { continue }
+                if Self.isReserved(field) || field == "type" || field == "source" { continue }
                 switch value {
                 case .int, .double:
                     guard let number = Self.number(value) else {
@@ -227,7 +232,8 @@ struct MessageMapper: Sendable {
 
     /// Flattens nested objects into dotted names, stopping once `limit` fields were found.
     static func flatten(
-        _ object: [String: JSONValue], prefix: String, into fields: inout [(String, JSONValue)], limit: Int
+        _ object: some Sequence<(key: String, value: JSONValue)>, prefix: String,
+        into fields: inout [(String, JSONValue)], limit: Int
     ) {
         for (key, value) in object {
             if fields.count >= limit { return }

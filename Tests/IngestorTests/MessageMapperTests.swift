@@ -65,6 +65,40 @@ struct MessageMapperTests {
         }
     }
 
+    @Test("the ts parser reads what Timestamp reads (a time without a zone as UTC), and refuses what it refuses")
+    func isoTimestamps() {
+        let texts = [
+            "2026-11-29T10:54:11Z", "2026-11-29T10:54:11", "2026-11-29 10:54:11.5z", "2026-11-29t10:54:11",
+            "2026-11-29T10:54:11.123456789+02:00", "2026-11-29T10:54:11,9999995-0130", "2026-11-29T10:54:11+05",
+            "2026-11-29T10:54:11.000001Z", "1999-12-31T23:59:60Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59-23",
+            "2026-02-30T00:00:00Z", "2026-13-01T00:00:00Z", "2026-11-29T24:00:00Z", "2026-11-29T10:60:00Z",
+            "2026-11-29T10:54:11.Z", "2026-11-29T10:54:11+0", "2026-11-29T10:54:11+010", "2026-11-29T10:54:11+01:0",
+            "2026-11-29T10:54:11Zx", "2026-11-29T10:54", "2026-11-29", "", "2026-11-29T10:54:11 Z",
+            "2026-11-29T10:54:11+01:00Z", "+2026-11-29T10:54:11Z", "2026-1-29T10:54:11Z",
+        ]
+        for text in texts {
+            let expected = (Timestamp(iso8601: text) ?? Timestamp(iso8601: text + "Z"))?.microsecondsSinceEpoch
+            #expect(ISOTimestamp.micros(text) == expected, "\(text)")
+        }
+    }
+
+    @Test("payload members: found by name in small and large objects; a repeated name leaves the fast path")
+    func payloadMembers() {
+        let small = FlatJSON.object(Array(#"{"a": 1, "b": "x", "c": null}"#.utf8))
+        #expect(small?["b"] == .string("x"))
+        #expect(small?["c"] == .null)
+        #expect(small?["d"] == nil)
+        func object(_ names: [String]) -> PayloadMembers? {
+            FlatJSON.object(Array(("{" + names.map { "\"\($0)\": 1" }.joined(separator: ",") + "}").utf8))
+        }
+        let names = (0..<40).map { "f\($0)" }
+        #expect(object(names)?["f39"] == .int(1))
+        #expect(object(names)?["f40"] == nil)
+        #expect(FlatJSON.object(Array(#"{"a": 1, "a": 2}"#.utf8)) == nil)
+        #expect(object(names + ["f3"]) == nil)
+        #expect(object(["f1", "f2", "f1"]) == nil)
+    }
+
     @Test("MQTT topic filters match as the broker does")
     func matching() {
         #expect(TopicCatalog.matches(filter: "dtp/#", topic: "dtp"))

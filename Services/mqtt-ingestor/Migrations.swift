@@ -71,7 +71,16 @@ enum Migrations {
                     messages bigint NOT NULL,
                     PRIMARY KEY (twin_id, stream)
                 );
-                """)
+                """),
+        // A twin's observations are looked up by twin; those of undeclared streams without a twin never
+        // are, and keeping their NULLs in the index cost the database about a quarter of its CPU per row.
+        Migration(
+            version: 2, name: "the twin index of observations holds only rows with a twin",
+            sql: """
+                DROP INDEX telemetry.observation_twin_ts;
+                CREATE INDEX observation_twin_ts ON telemetry.observation (twin_id, ts DESC)
+                    WHERE twin_id IS NOT NULL;
+                """),
     ]
 
     /// Applies what `pool`'s database lacks, then the TimescaleDB conversion where the extension exists.

@@ -84,9 +84,9 @@ struct BatchWriter: Service {
 
     /// Stores the batches the reader hands over. Postgres and InfluxDB are two lanes that each write the
     /// batches in order, at their own pace, so the slower store never waits for the other one; at most
-    /// `DTP_INGEST_PG_WRITERS` + 1 batches are in the lanes. A batch is stored once both lanes have written it, and the spool
-    /// is released in order, behind the oldest batch not yet stored. Returns the position up to which
-    /// everything is stored.
+    /// `DTP_INGEST_PG_WRITERS` + 1 batches are in the lanes. A batch is stored once both lanes have written
+    /// it, and the spool is released in order, behind the oldest batch not yet stored. Returns the position
+    /// up to which everything is stored.
     private func storeLoop(_ queue: BatchQueue, tracker: ReleaseOrder, shutdown: Shutdown) async
         -> Journal.Position
     {

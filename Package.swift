@@ -192,7 +192,8 @@ let package = Package(
         .executableTarget(
             name: "MQTTIngestor",
             dependencies: serviceDependencies + [
-                "DTPPostgres", "DTPMQTT", "DTPInfluxDB", "DTPHTTP", "DTPAuth", "DTPModel", "DTPRegistryClient", logging,
+                "DTPPostgres", "DTPMQTT", "DTPInfluxDB", "DTPHTTP", "DTPAuth", "DTPModel", "DTPRegistryClient",
+                "DTPEssentials", logging,
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

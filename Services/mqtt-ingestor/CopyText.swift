@@ -1,3 +1,4 @@
+import DTPEssentials
 import DTPModel
 import Foundation
 
@@ -50,7 +51,7 @@ struct CopyText: Sendable {
     mutating func timestamp(_ micros: Int64) {
         let (seconds, fraction) = Self.floorDivide(micros, 1_000_000)
         let (days, secondOfDay) = Self.floorDivide(seconds, 86_400)
-        let (year, month, day) = Self.civil(fromDays: days)
+        let (year, month, day) = CivilDate.date(days: days)
         guard (0...9999).contains(year) else {
             // Outside four-digit years: the general formatter (the mapper never lets such times through).
             current.append(contentsOf: CopyText.timestamp(micros).utf8)
@@ -139,18 +140,5 @@ struct CopyText: Sendable {
     private static func floorDivide(_ value: Int64, _ divisor: Int64) -> (Int64, Int64) {
         let remainder = value % divisor
         return remainder < 0 ? (value / divisor - 1, remainder + divisor) : (value / divisor, remainder)
-    }
-
-    /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian), as ``Timestamp`` uses.
-    static func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }

@@ -281,7 +281,7 @@ struct MessageMapper: Sendable {
     static func timestamp(_ value: JSONValue) -> Result<Int64, TimestampError> {
         switch value {
         case .string(let text):
-            if let micros = ISOTimestamp.micros(text) { return .success(micros) }
+            if let micros = Timestamp.microseconds(iso8601: text, zoneRequired: false) { return .success(micros) }
             return .failure(TimestampError("ts '\(text.prefix(64))' is not an ISO 8601 time"))
         case .int, .double:
             guard let number = number(value), number >= 0 else {

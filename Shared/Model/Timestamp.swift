@@ -48,7 +48,22 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
     /// Parses `YYYY-MM-DD[T ]HH:MM:SS[.fraction](Z|±HH:MM|±HHMM|±HH)`; more than six fractional digits are
     /// rounded away. Returns `nil` for anything else.
     public init?(iso8601 text: String) {
-        let chars = Array(text.utf8)
+        guard let micros = Self.microseconds(iso8601: text) else { return nil }
+        microsecondsSinceEpoch = micros
+    }
+
+    /// The grammar of ``init(iso8601:)`` as microseconds since the epoch; with `zoneRequired: false` a time
+    /// without a zone is UTC (as MQTT payloads often write it). Reads the string's bytes in place: the
+    /// ingestor parses one per message.
+    public static func microseconds(iso8601 text: String, zoneRequired: Bool = true) -> Int64? {
+        var text = text
+        return text.withUTF8 { microseconds(iso8601: $0, zoneRequired: zoneRequired) }
+    }
+
+    /// As ``microseconds(iso8601:zoneRequired:)``, from UTF-8 bytes.
+    public static func microseconds(
+        iso8601 chars: UnsafeBufferPointer<UInt8>, zoneRequired: Bool = true
+    ) -> Int64? {
         var index = 0
         func number(_ digits: Int) -> Int64? {
             guard index + digits <= chars.count else { return nil }
@@ -61,18 +76,20 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
             index += digits
             return value
         }
-        func take(_ allowed: Set<UInt8>) -> Bool {
-            guard index < chars.count, allowed.contains(chars[index]) else { return false }
+        func take(_ first: UInt8, _ second: UInt8? = nil, _ third: UInt8? = nil) -> Bool {
+            guard index < chars.count else { return false }
+            let byte = chars[index]
+            guard byte == first || byte == second || byte == third else { return false }
             index += 1
             return true
         }
-        guard let year = number(4), take([45]), let month = number(2), take([45]), let day = number(2),
-            take([84, 116, 32]), let hour = number(2), take([58]), let minute = number(2), take([58]),
+        guard let year = number(4), take(45), let month = number(2), take(45), let day = number(2),
+            take(84, 116, 32), let hour = number(2), take(58), let minute = number(2), take(58),
             let second = number(2),
             (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
         else { return nil }
         var micros: Int64 = 0
-        if take([46, 44]) {
+        if take(46, 44) {
             var digits = 0
             var fraction: Int64 = 0
             var roundUp = false
@@ -90,14 +107,14 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
             micros = fraction + (roundUp ? 1 : 0)
         }
         var offsetSeconds: Int64 = 0
-        if take([90, 122]) {
+        if (!zoneRequired && index == chars.count) || take(90, 122) {
             offsetSeconds = 0
         } else if index < chars.count, chars[index] == 43 || chars[index] == 45 {
             let sign: Int64 = chars[index] == 45 ? -1 : 1
             index += 1
             guard let offsetHours = number(2) else { return nil }
             var offsetMinutes: Int64 = 0
-            if take([58]) {
+            if take(58) {
                 guard let minutes = number(2) else { return nil }
                 offsetMinutes = minutes
             } else if index < chars.count {
@@ -111,7 +128,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         guard index == chars.count else { return nil }
         let days = CivilDate.days(year: year, month: month, day: day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
-        microsecondsSinceEpoch = seconds * 1_000_000 + micros
+        return seconds * 1_000_000 + micros
     }
 
     /// Decodes the ISO 8601 text.

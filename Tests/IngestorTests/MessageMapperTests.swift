@@ -78,7 +78,7 @@ struct MessageMapperTests {
         ]
         for text in texts {
             let expected = (Timestamp(iso8601: text) ?? Timestamp(iso8601: text + "Z"))?.microsecondsSinceEpoch
-            #expect(ISOTimestamp.micros(text) == expected, "\(text)")
+            #expect(Timestamp.microseconds(iso8601: text, zoneRequired: false) == expected, "\(text)")
         }
     }
 

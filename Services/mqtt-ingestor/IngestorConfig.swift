@@ -20,7 +20,8 @@ struct IngestorConfig: Sendable {
     var poolSize = 3
     /// `DTP_INGEST_PG_WRITERS`: batches written to Postgres at the same time.
     var postgresWriters = 1
-    /// `DTP_MQTT_URL`, else `MQTT_BROKER_HOST`/`MQTT_BROKER_PORT`; client id and session set here.
+    /// `DTP_MQTT_URL` (with `DTP_MQTT_CA_FILE` for `mqtts://` under a private CA), else
+    /// `MQTT_BROKER_HOST`/`MQTT_BROKER_PORT`; client id and session set here.
     var mqtt: MQTTConfiguration
     /// `DTP_INGEST_MQTT_CLIENT`: `auto` (the ingestor's own connection for plain-TCP MQTT 5, libmosquitto for
     /// TLS) or `libmosquitto` (always; the escape hatch should a broker and our connection disagree).
@@ -99,7 +100,11 @@ struct IngestorConfig: Sendable {
         var mqtt = MQTTConfiguration(host: "127.0.0.1", port: 1883, clientID: clientID)
         do {
             if let url = reader.optionalString("DTP_MQTT_URL") {
-                mqtt = try MQTTConfiguration(url: url, clientID: clientID)
+                let caFile = reader.optionalString("DTP_MQTT_CA_FILE")
+                mqtt = try MQTTConfiguration(url: url, clientID: clientID, caFile: caFile)
+                if caFile != nil, mqtt.tls == nil {
+                    reader.report("DTP_MQTT_CA_FILE", "applies to an mqtts:// DTP_MQTT_URL only")
+                }
             } else {
                 mqtt = try MQTTConfiguration(environment: environment, clientID: clientID)
             }

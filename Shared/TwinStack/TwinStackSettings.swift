@@ -11,8 +11,8 @@ import DTPServiceKit
 /// The settings both generators share, read once from the environment through a ``ConfigReader`` so
 /// that one message names every bad variable.
 public struct TwinStackSettings: Sendable {
-    /// The MQTT broker: `DTP_MQTT_URL`, else `MQTT_BROKER_HOST`/`MQTT_BROKER_PORT`, with `MQTT_USERNAME`
-    /// and `MQTT_PASSWORD`.
+    /// The MQTT broker: `DTP_MQTT_URL` (with `DTP_MQTT_CA_FILE` for `mqtts://` under a private CA), else
+    /// `MQTT_BROKER_HOST`/`MQTT_BROKER_PORT`, with `MQTT_USERNAME` and `MQTT_PASSWORD`.
     public var mqtt: MQTTConfiguration
     /// The stack's own InfluxDB (`LOCAL_INFLUX_URL`, `LOCAL_ORG`, `LOCAL_BUCKET`, `LOCAL_TOKEN`), if any:
     /// the UI reads from it when set.
@@ -36,7 +36,11 @@ public struct TwinStackSettings: Sendable {
         let clientID = "dtp-\(service)-\(UUID().uuidString.prefix(8).lowercased())"
         if let (key, url) = reader.raw(["DTP_MQTT_URL"]) {
             do {
-                mqtt = try MQTTConfiguration(url: url, clientID: clientID)
+                let caFile = reader.optionalString("DTP_MQTT_CA_FILE")
+                mqtt = try MQTTConfiguration(url: url, clientID: clientID, caFile: caFile)
+                if caFile != nil, mqtt.tls == nil {
+                    reader.report("DTP_MQTT_CA_FILE", "applies to an mqtts:// DTP_MQTT_URL only")
+                }
             } catch {
                 reader.report(key, "is not a broker URL (mqtt://host:port)")
                 mqtt = MQTTConfiguration(host: "127.0.0.1", clientID: clientID)

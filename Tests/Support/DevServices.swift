@@ -7,7 +7,11 @@ import Foundation
 /// a port of their own (InfluxDB also binds the next port, for its RPC), under `.dtp/data/scratch/`.
 public enum DevServices {
     /// The kinds of server that can be had as a scratch instance.
-    public enum Kind: String, Sendable { case postgres, mosquitto, influxdb }
+    public enum Kind: String, Sendable {
+        case postgres, mosquitto, influxdb
+        /// Mosquitto with a TLS listener only, its certificate signed by a private CA (``scratchCAFile(name:)``).
+        case mosquittoTLS = "mosquitto-tls"
+    }
 
     /// What a scratch instance can be asked to do.
     public enum Action: String, Sendable { case start, stop, restart }
@@ -27,6 +31,11 @@ public enum DevServices {
     public static func scratchPostgresURL(port: Int, environment: TestEnvironment = .shared) throws -> String {
         let password = try environment.require("PGPASSWORD")
         return "postgresql://dtp:\(password)@127.0.0.1:\(port)/dtp"
+    }
+
+    /// The CA certificate that signed a scratch TLS broker's certificate (for `127.0.0.1` and `localhost`).
+    public static func scratchCAFile(name: String, environment: TestEnvironment = .shared) throws -> String {
+        "\(try environment.require("DTP_HOME"))/data/scratch/\(Kind.mosquittoTLS.rawValue)-\(name)/tls/ca.crt"
     }
 
     /// Deletes a stopped scratch instance's data, logs and PID file.

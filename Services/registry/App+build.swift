@@ -21,7 +21,8 @@ func buildApplication(_ config: RegistryConfig) async throws -> some Application
         try await Migrations.migrate(pool, logger: logger)
         hub = EventHub(
             pool: pool, logger: logger,
-            cache: config.twinCacheBytes > 0 ? TwinCache(capacityBytes: config.twinCacheBytes) : nil)
+            cache: config.twinCacheBytes > 0 ? TwinCache(capacityBytes: config.twinCacheBytes) : nil,
+            probeInterval: config.listenProbeInterval)
         try await hub.start()
     } catch {
         await pool.close()

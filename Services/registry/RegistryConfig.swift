@@ -36,6 +36,9 @@ struct RegistryConfig: Sendable {
     var maxArtifactBytes: Int
     /// `DTP_REGISTRY_TWIN_CACHE_MB`: memory for twins kept to answer reads without the database (0: none).
     var twinCacheBytes = 16 << 20
+    /// How often the event hub checks that its LISTEN connection still hears notifications (see
+    /// ``EventHub``); each probe also wakes one read of the outbox.
+    var listenProbeInterval: Duration = .seconds(2)
     /// The Neo4j mirror's first pause after a failure (it doubles up to 30 s).
     var mirrorBackoff: Duration = .milliseconds(250)
 

@@ -85,7 +85,11 @@ struct EventStreamTests {
 
     @Test("a reader waits for a writer that holds a lower event id, then sees both ids in order")
     func readerWaitsForInFlightWriter() async throws {
-        try await RegistryHarness.with { registry in
+        // The hub's LISTEN probe wakes a read of the outbox every 2 s. Landing while A holds its transaction
+        // open, that read would queue for the outbox lock, and B (which the test awaits before letting A
+        // commit) would queue behind it: a wait that the test itself would never end, not one a real writer
+        // (which commits right after its event) can cause. So no probe during this test.
+        try await RegistryHarness.with(configure: { $0.listenProbeInterval = .seconds(3600) }) { registry in
             let start = try await EventHub.read(registry.pool, after: 0, filter: EventFilter(), limit: 1000).last?.id ?? 0
             // Writer A appends its event (taking the lower id) and keeps its transaction open.
             let (appended, appendedGate) = AsyncStream.makeStream(of: Void.self)

@@ -157,6 +157,21 @@ public final class MQTTClient: Sendable {
         let properties = try connectProperties()
         let handle = self.handle
         let configuration = self.configuration
+        // The CONNACK's deadline: the waiter, if still there, fails; a waiter already resumed is gone.
+        let deadline = Task { [core] in
+            try? await Task.sleep(for: configuration.connectTimeout)
+            if Task.isCancelled { return }
+            let waiter = core.state.withLock { state in
+                defer { state.connectWaiter = nil }
+                return state.connectWaiter
+            }
+            waiter?.resume(
+                throwing: MQTTError.library(
+                    Int32(MOSQ_ERR_NO_CONN.rawValue),
+                    "no CONNACK from \(configuration.host):\(configuration.port) within \(configuration.connectTimeout)"
+                        + (configuration.tls == nil ? "" : " (over TLS: the handshake may have failed)")))
+        }
+        defer { deadline.cancel() }
         do {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let accepted = core.state.withLock { state in

@@ -17,6 +17,10 @@ public struct MQTTConfiguration: Sendable, CustomStringConvertible {
     public var clientID: String
     /// Seconds between keepalive pings; the broker drops the client after 1.5 times this without traffic.
     public var keepalive: Int
+    /// How long ``MQTTClient/connect()`` waits for the broker's CONNACK. libmosquitto reports some failures
+    /// only by ending its loop thread (a refused TLS handshake, say), so without a bound a connect could
+    /// wait forever.
+    public var connectTimeout: Duration = .seconds(10)
     /// Whether the session starts empty (MQTT 5 clean start) or resumes the broker's stored one.
     public var session: Session
     /// The user name sent on CONNECT, if any.

@@ -19,6 +19,22 @@ struct MQTTTLSTests {
         DevServices.removeScratch(.mosquittoTLS, name: name)
     }
 
+    @Test func aBrokerThatNeverSendsCONNACKFailsTheConnectAfterItsTimeout() async throws {
+        // An HTTP test server takes the TCP connection and waits for an HTTP request that never comes.
+        let server = try TestHTTPServer { _, _ in .close }
+        defer { server.stop() }
+        var configuration = MQTTConfiguration(host: "127.0.0.1", port: server.port)
+        configuration.connectTimeout = .seconds(1)
+        let client = try MQTTClient(configuration: configuration)
+        await #expect {
+            try await client.connect()
+        } throws: { error in
+            "\(error)".contains("no CONNACK from 127.0.0.1:\(server.port)")
+        }
+        #expect(!client.isConnected)
+        await client.disconnect()
+    }
+
     private func run(url: String, caFile: String) async throws {
         let subscriber = try MQTTClient(configuration: MQTTConfiguration(url: url, caFile: caFile))
         let publisher = try MQTTClient(configuration: MQTTConfiguration(url: url, caFile: caFile))
@@ -33,7 +49,11 @@ struct MQTTTLSTests {
         await subscriber.disconnect()
 
         // The system's trust store does not know the private CA: the handshake fails, nothing connects.
-        let stranger = try MQTTClient(configuration: MQTTConfiguration(url: url))
+        // libmosquitto reports the failed handshake either at once or only by ending its loop thread; the
+        // connect timeout turns the second into an error too, instead of a wait without end.
+        var strangerConfiguration = try MQTTConfiguration(url: url)
+        strangerConfiguration.connectTimeout = .seconds(3)
+        let stranger = try MQTTClient(configuration: strangerConfiguration)
         await #expect {
             try await stranger.connect()
         } throws: { error in

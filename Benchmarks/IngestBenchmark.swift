@@ -459,22 +459,12 @@ final class ServiceRun: Sendable {
     let pid: pid_t
 
     init(_ binary: String, environment: [String: String]) throws {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
         let log = NSTemporaryDirectory() + "dtp-bench-ingestor.log"
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv = [strdup(binary), nil]
-        defer { argv.forEach { free($0) } }
-        var envp = environment.map { strdup("\($0.key)=\($0.value)") }
-        envp.append(nil)
-        defer { envp.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, binary, &actions, nil, argv, envp)
-        guard spawned == 0 else { throw BenchmarkFailure(message: "cannot start \(binary): errno \(spawned)") }
-        self.pid = pid
+        do {
+            pid = try ChildProcess.spawn(binary, environment: environment, output: log, append: true)
+        } catch {
+            throw BenchmarkFailure(message: "cannot start \(binary): \(error)")
+        }
     }
 
     func rssMiB() -> Double? {

@@ -74,21 +74,13 @@ final class RegistryServer: Sendable {
 
     /// Starts the process and waits until it answers `/healthz`.
     func start() async throws {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("dtp-disc-registry-\(port).log").path
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv = [strdup(binary), nil]
-        defer { argv.forEach { free($0) } }
-        var envp = environment.map { strdup("\($0.key)=\($0.value)") }
-        envp.append(nil)
-        defer { envp.forEach { free($0) } }
-        var child: pid_t = 0
-        let spawned = posix_spawn(&child, binary, &actions, nil, argv, envp)
-        guard spawned == 0 else { throw Missing(description: "cannot start \(binary): errno \(spawned)") }
+        let child: pid_t
+        do {
+            child = try ChildProcess.spawn(binary, environment: environment, output: log, append: true)
+        } catch {
+            throw Missing(description: "cannot start \(binary): \(error)")
+        }
         pid.withLock { $0 = child }
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {

@@ -171,30 +171,11 @@ final class ServiceProcess: Sendable {
         logPath =
             FileManager.default.temporaryDirectory
             .appendingPathComponent(Harness.uniqueName("dtp-svc-") + ".log").path
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        posix_spawnattr_setsigmask(&attributes, &signals)
-        sigfillset(&signals)
-        posix_spawnattr_setsigdefault(&attributes, &signals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv = [strdup(binary), nil]
-        defer { argv.forEach { free($0) } }
-        var envp = environment.map { strdup("\($0.key)=\($0.value)") }
-        envp.append(nil)
-        defer { envp.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, binary, &actions, &attributes, argv, envp)
-        guard spawned == 0 else { throw HarnessError("cannot start \(binary): errno \(spawned)") }
-        self.pid = pid
+        do {
+            pid = try ChildProcess.spawn(binary, environment: environment, output: logPath)
+        } catch {
+            throw HarnessError("cannot start \(binary): \(error)")
+        }
     }
 
     deinit {
